@@ -1,0 +1,747 @@
+"""The contact center's live state, and every change that can happen to it.
+
+Each public method checks its input first (raising a CallbridgeError and changing nothing),
+then changes state and returns the events that tell what changed, in order. A use case may
+set off routing: ending a call frees an agent, who is then offered the next interaction; those
+consequences come back as further events in the same list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from callbridge.domain.agents import (
+    MISSED_REASON,
+    Agent,
+    Presence,
+    WorkItem,
+    WorkPhase,
+    check_skills,
+)
+from callbridge.domain.channels import DEFAULT_CAPACITY, Channel, Direction
+from callbridge.domain.errors import (
+    AgentUnavailable,
+    AlreadyExists,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+)
+from callbridge.domain.events import (
+    AgentPresenceChanged,
+    AgentSaved,
+    CallbackRequested,
+    DispositionSaved,
+    Event,
+    InteractionConnected,
+    InteractionCreated,
+    InteractionEnded,
+    InteractionEscalated,
+    InteractionHeld,
+    InteractionOffered,
+    InteractionOverflowed,
+    InteractionQueued,
+    InteractionResumed,
+    InteractionTransferred,
+    InteractionWrappedUp,
+    OfferMissed,
+    QueueRemoved,
+    QueueSaved,
+    WrapUpStarted,
+)
+from callbridge.domain.ids import (
+    AgentId,
+    DispositionCode,
+    GroupName,
+    InteractionId,
+    QueueId,
+    SkillId,
+)
+from callbridge.domain.interactions import EndReason, Interaction
+from callbridge.domain.interactions import InteractionState as S
+from callbridge.domain.queues import OverflowKind, Queue, WrapUpPolicy
+from callbridge.domain.routing.engine import pick_agent, pick_interaction
+from callbridge.domain.routing.explanation import RoutingDecision, Trigger
+from callbridge.domain.routing.index import RoutingIndex
+from callbridge.domain.timers import Timer, TimerKind, Timers
+
+DEFAULT_OFFER_TIMEOUT_S = 15.0
+NO_QUEUE_WRAP_UP = WrapUpPolicy(duration_s=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    code: DispositionCode
+    label: str
+
+
+class ContactCenter:
+    def __init__(self) -> None:
+        self.agents: dict[AgentId, Agent] = {}
+        self.dispositions: dict[DispositionCode, Disposition] = {}
+        # open interactions, and ended ones whose agent is still wrapping up
+        self.interactions: dict[InteractionId, Interaction] = {}
+        self.index = RoutingIndex()
+        self.timers = Timers()
+        self.next_seq = 1
+        self._last_ordinal: dict[QueueId, int] = {}
+        self.next_ordinal = 0
+
+    @property
+    def queues(self) -> dict[QueueId, Queue]:
+        return self.index.queues
+
+    # --- look-ups --------------------------------------------------------------------------
+
+    def agent(self, agent_id: AgentId) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise NotFound(f"no agent {agent_id!r}", field="agent_id", agent_id=agent_id) from None
+
+    def queue(self, queue_id: QueueId) -> Queue:
+        try:
+            return self.index.queues[queue_id]
+        except KeyError:
+            raise NotFound(f"no queue {queue_id!r}", field="queue_id", queue_id=queue_id) from None
+
+    def interaction(self, interaction_id: InteractionId) -> Interaction:
+        try:
+            return self.interactions[interaction_id]
+        except KeyError:
+            raise NotFound(
+                f"no open interaction {interaction_id!r}",
+                field="interaction_id",
+                interaction_id=interaction_id,
+            ) from None
+
+    def next_deadline(self) -> float | None:
+        return self.timers.next_at()
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def save_queue(self, queue: Queue, now: float) -> list[Event]:
+        if queue.overflow is not None and queue.overflow.target_queue is not None:
+            self.queue(queue.overflow.target_queue)
+        self.index.set_queue(queue)
+        events: list[Event] = [QueueSaved(at=now, queue_id=queue.id, name=queue.name)]
+        for iid in list(self.index.waiting_in(queue.id)):
+            ix = self.interactions[iid]
+            if ix.state is S.QUEUED:
+                self.dispatch_interaction(ix, now, events)
+        return events
+
+    def remove_queue(self, queue_id: QueueId, now: float) -> list[Event]:
+        self.queue(queue_id)
+        if self.index.waiting_count(queue_id):
+            raise InvalidState(
+                f"queue {queue_id} still has interactions waiting", queue_id=queue_id
+            )
+        for other in self.queues.values():
+            if other.overflow is not None and other.overflow.target_queue == queue_id:
+                raise InvalidState(f"queue {other.id} overflows into {queue_id}", queue_id=queue_id)
+        self.index.remove_queue(queue_id)
+        return [QueueRemoved(at=now, queue_id=queue_id)]
+
+    def save_disposition(self, code: DispositionCode, label: str, now: float) -> list[Event]:
+        if not code:
+            raise InvalidInput("disposition code is empty", field="code")
+        if not label:
+            raise InvalidInput("disposition label is empty", field="label")
+        self.dispositions[code] = Disposition(code, label)
+        return [DispositionSaved(at=now, code=code, label=label)]
+
+    def save_agent(
+        self,
+        agent_id: AgentId,
+        name: str,
+        skills: dict[SkillId, int],
+        capacity: dict[Channel, int] | None,
+        groups: Iterable[GroupName],
+        now: float,
+    ) -> list[Event]:
+        existing = self.agents.get(agent_id)
+        if existing is None:
+            agent = Agent(
+                agent_id,
+                name,
+                dict(skills),
+                dict(DEFAULT_CAPACITY if capacity is None else capacity),
+                frozenset(groups),
+                ordinal=self.next_ordinal,
+                idle_since=now,
+                presence_since=now,
+            )
+            self.next_ordinal += 1
+            self.agents[agent_id] = agent
+        else:
+            # validate on a throw-away copy so a bad update changes nothing
+            Agent(
+                agent_id,
+                name,
+                dict(skills),
+                dict(existing.capacity if capacity is None else capacity),
+            )
+            agent = existing
+            agent.name, agent.skills, agent.groups = name, dict(skills), frozenset(groups)
+            if capacity is not None:
+                agent.capacity = dict(capacity)
+        self.index.set_agent(agent)
+        events: list[Event] = [
+            AgentSaved(
+                at=now,
+                agent_id=agent.id,
+                name=agent.name,
+                skills=dict(agent.skills),
+                capacity={c.value: n for c, n in agent.capacity.items()},
+                groups=tuple(sorted(agent.groups)),
+            )
+        ]
+        self._dispatch_agent(agent, now, events)
+        return events
+
+    # --- agent presence --------------------------------------------------------------------
+
+    def login(self, agent_id: AgentId, now: float) -> list[Event]:
+        agent = self.agent(agent_id)
+        if agent.presence is not Presence.LOGGED_OUT:
+            raise InvalidState(f"agent {agent_id} is already logged in", agent_id=agent_id)
+        agent.logged_in_at, agent.busy_seconds = now, 0.0
+        return self._set_presence(agent, Presence.NOT_READY, None, now)
+
+    def set_ready(self, agent_id: AgentId, now: float) -> list[Event]:
+        agent = self._logged_in(agent_id)
+        if agent.presence is Presence.READY:
+            return []
+        if not agent.work:
+            agent.idle_since = now
+        events = self._set_presence(agent, Presence.READY, None, now)
+        self._dispatch_agent(agent, now, events)
+        return events
+
+    def set_not_ready(self, agent_id: AgentId, reason: str, now: float) -> list[Event]:
+        if not reason.strip():
+            raise InvalidInput("a reason code is required for Not Ready", field="reason")
+        agent = self._logged_in(agent_id)
+        return self._set_presence(agent, Presence.NOT_READY, reason.strip(), now)
+
+    def logout(self, agent_id: AgentId, now: float) -> list[Event]:
+        agent = self._logged_in(agent_id)
+        if agent.work:
+            raise InvalidState(
+                f"agent {agent_id} still has {len(agent.work)} interaction(s)", agent_id=agent_id
+            )
+        agent.logged_in_at = None
+        return self._set_presence(agent, Presence.LOGGED_OUT, None, now)
+
+    def _logged_in(self, agent_id: AgentId) -> Agent:
+        agent = self.agent(agent_id)
+        if agent.presence is Presence.LOGGED_OUT:
+            raise InvalidState(f"agent {agent_id} is logged out", agent_id=agent_id)
+        return agent
+
+    def _set_presence(
+        self, agent: Agent, presence: Presence, reason: str | None, now: float
+    ) -> list[Event]:
+        agent.presence, agent.reason, agent.presence_since = presence, reason, now
+        self.index.sync_availability(agent)
+        return [
+            AgentPresenceChanged(at=now, agent_id=agent.id, presence=presence.value, reason=reason)
+        ]
+
+    # --- interactions arrive -----------------------------------------------------------------
+
+    def create_interaction(
+        self,
+        interaction_id: InteractionId,
+        channel: Channel,
+        direction: Direction,
+        from_address: str,
+        to_address: str,
+        attached: dict[str, str],
+        now: float,
+    ) -> list[Event]:
+        if interaction_id in self.interactions:
+            raise AlreadyExists(f"interaction {interaction_id} exists", field="id")
+        if not from_address:
+            raise InvalidInput("from is empty", field="from")
+        ix = Interaction(
+            interaction_id, channel, direction, from_address, to_address, now, dict(attached)
+        )
+        self.interactions[ix.id] = ix
+        return [
+            InteractionCreated(
+                at=now,
+                interaction_id=ix.id,
+                channel=channel.value,
+                direction=direction.value,
+                from_address=from_address,
+                to_address=to_address,
+                attached=dict(attached),
+            )
+        ]
+
+    def enqueue(
+        self,
+        interaction_id: InteractionId,
+        queue_id: QueueId,
+        now: float,
+        priority: int | None = None,
+        extra_skills: dict[SkillId, int] | None = None,
+    ) -> list[Event]:
+        ix = self.interaction(interaction_id)
+        queue = self.queue(queue_id)
+        if ix.state not in (S.NEW, S.IN_IVR):
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}, not new", interaction_id=ix.id
+            )
+        if extra_skills:
+            check_skills(extra_skills)
+            ix.extra_skills = dict(extra_skills)
+        events: list[Event] = []
+        self._enter_queue(
+            ix, queue, queue.priority if priority is None else priority, "arrival", now, events
+        )
+        return events
+
+    def _enter_queue(
+        self,
+        ix: Interaction,
+        queue: Queue,
+        priority: int,
+        reason: str,
+        now: float,
+        events: list[Event],
+    ) -> None:
+        ix.move_to(S.QUEUED)
+        ix.queue_id, ix.priority, ix.seq = queue.id, priority, self.next_seq
+        ix.queue_entered_at, ix.escalation_level, ix.agent_id = now, 0, None
+        self.next_seq += 1
+        self.index.add_waiting(ix)
+        events.append(
+            InteractionQueued(
+                at=now,
+                interaction_id=ix.id,
+                queue_id=queue.id,
+                priority=priority,
+                seq=ix.seq,
+                reason=reason,
+            )
+        )
+        self.schedule_queue_timers(ix, queue, now)
+        self.dispatch_interaction(ix, now, events)
+
+    def schedule_queue_timers(self, ix: Interaction, queue: Queue, now: float) -> None:
+        assert ix.queue_entered_at is not None
+        waited = now - ix.queue_entered_at
+        ix.escalation_level = max(ix.escalation_level, queue.level_at(waited))
+        step = queue.next_level_after(waited)
+        if step is not None:
+            self.timers.add(ix.queue_entered_at + step, TimerKind.ESCALATION, ix.id, ix.seq)
+        if queue.max_wait_s is not None and ix.callback_number is None:
+            self.timers.add(
+                ix.queue_entered_at + queue.max_wait_s, TimerKind.MAX_WAIT, ix.id, ix.seq
+            )
+
+    # --- routing ---------------------------------------------------------------------------
+
+    def dispatch_interaction(self, ix: Interaction, now: float, events: list[Event]) -> None:
+        decision = pick_agent(self.index, self.agents, ix, now, self._last_ordinal)
+        if decision is not None:
+            self._offer(ix, self.agents[decision.agent_id], decision, now, events)
+
+    def _dispatch_agent(self, agent: Agent, now: float, events: list[Event]) -> None:
+        while agent.is_available():
+            decision = pick_interaction(self.index, self.interactions, agent, now)
+            if decision is None:
+                return
+            self._offer(self.interactions[decision.interaction_id], agent, decision, now, events)
+
+    def _offer(
+        self,
+        ix: Interaction,
+        agent: Agent,
+        decision: RoutingDecision,
+        now: float,
+        events: list[Event],
+    ) -> None:
+        if ix.state is S.QUEUED:
+            self.index.remove_waiting(ix)
+        ix.move_to(S.OFFERED)
+        queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
+        ix.agent_id = agent.id
+        ix.offer_deadline = now + (queue.offer_timeout_s if queue else DEFAULT_OFFER_TIMEOUT_S)
+        if queue is not None:
+            self._last_ordinal[queue.id] = agent.ordinal
+        self._add_work(agent, ix, WorkPhase.RESERVED, now)
+        self.timers.add(ix.offer_deadline, TimerKind.OFFER_TIMEOUT, ix.id, ix.version)
+        events.append(
+            InteractionOffered(
+                at=now,
+                interaction_id=ix.id,
+                agent_id=agent.id,
+                queue_id=ix.queue_id,
+                deadline=ix.offer_deadline,
+                decision=decision,
+            )
+        )
+
+    def _add_work(self, agent: Agent, ix: Interaction, phase: WorkPhase, now: float) -> None:
+        if not agent.work:
+            agent.busy_since = now
+        agent.work[ix.id] = WorkItem(ix.id, ix.channel, phase)
+        self.index.sync_availability(agent)
+
+    def _remove_work(self, agent: Agent, ix: Interaction, now: float, events: list[Event]) -> None:
+        del agent.work[ix.id]
+        if not agent.work:
+            if agent.busy_since is not None:
+                agent.busy_seconds += now - agent.busy_since
+            agent.busy_since, agent.idle_since = None, now
+        self.index.sync_availability(agent)
+        self._dispatch_agent(agent, now, events)
+
+    # --- offers ----------------------------------------------------------------------------
+
+    def _offered_to(self, interaction_id: InteractionId, agent_id: AgentId) -> Interaction:
+        ix = self.interaction(interaction_id)
+        self.agent(agent_id)
+        if ix.state is not S.OFFERED or ix.agent_id != agent_id:
+            raise InvalidState(
+                f"interaction {ix.id} is not offered to agent {agent_id}",
+                interaction_id=ix.id,
+                agent_id=agent_id,
+            )
+        return ix
+
+    def accept(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
+        ix = self._offered_to(interaction_id, agent_id)
+        agent = self.agents[agent_id]
+        ix.move_to(S.CONNECTED)
+        ix.offer_deadline = None
+        if ix.answered_at is None:
+            ix.answered_at = now
+        agent.work[ix.id].phase = WorkPhase.BUSY
+        return [InteractionConnected(at=now, interaction_id=ix.id, agent_id=agent_id)]
+
+    def reject(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
+        ix = self._offered_to(interaction_id, agent_id)
+        return self._miss(ix, self.agents[agent_id], "rejected", now)
+
+    def _miss(self, ix: Interaction, agent: Agent, reason: str, now: float) -> list[Event]:
+        """Not Ready ("missed") for the agent; back to its place in line for the interaction."""
+        events: list[Event] = [
+            OfferMissed(at=now, interaction_id=ix.id, agent_id=agent.id, reason=reason)
+        ]
+        events += self._set_presence(agent, Presence.NOT_READY, MISSED_REASON, now)
+        ix.offer_deadline, ix.agent_id = None, None
+        self._remove_work(agent, ix, now, events)
+        queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
+        if queue is None or ix.queue_entered_at is None:
+            self._end(ix, "system", EndReason.ABANDONED, now, events)
+            return events
+        ix.move_to(S.QUEUED)
+        self.index.add_waiting(ix)
+        events.append(
+            InteractionQueued(
+                at=now,
+                interaction_id=ix.id,
+                queue_id=queue.id,
+                priority=ix.priority,
+                seq=ix.seq,
+                reason="returned",
+            )
+        )
+        self.schedule_queue_timers(ix, queue, now)
+        self.dispatch_interaction(ix, now, events)
+        return events
+
+    # --- while connected -------------------------------------------------------------------
+
+    def _held_by(self, interaction_id: InteractionId, agent_id: AgentId, *states: S) -> Interaction:
+        ix = self.interaction(interaction_id)
+        self.agent(agent_id)
+        if ix.agent_id != agent_id or ix.state not in states:
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}"
+                + (f" with agent {ix.agent_id}" if ix.agent_id else "")
+                + f"; agent {agent_id} cannot do that now",
+                interaction_id=ix.id,
+                agent_id=agent_id,
+            )
+        return ix
+
+    def hold(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
+        ix = self._held_by(interaction_id, agent_id, S.CONNECTED)
+        ix.move_to(S.ON_HOLD)
+        return [InteractionHeld(at=now, interaction_id=ix.id, agent_id=agent_id)]
+
+    def resume(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
+        ix = self._held_by(interaction_id, agent_id, S.ON_HOLD)
+        ix.move_to(S.CONNECTED)
+        return [InteractionResumed(at=now, interaction_id=ix.id, agent_id=agent_id)]
+
+    def transfer_to_queue(
+        self, interaction_id: InteractionId, agent_id: AgentId, queue_id: QueueId, now: float
+    ) -> list[Event]:
+        """The agent's part ends without wrap-up; the wrap-up belongs to whoever finishes."""
+        ix = self._held_by(interaction_id, agent_id, S.CONNECTED, S.ON_HOLD)
+        queue = self.queue(queue_id)
+        agent = self.agents[agent_id]
+        events: list[Event] = [
+            InteractionTransferred(
+                at=now, interaction_id=ix.id, from_agent_id=agent_id, to_queue_id=queue_id
+            )
+        ]
+        ix.last_agent_id = agent_id
+        # Enqueue while the agent still holds it, so other agents get the first chance.
+        self._enter_queue(ix, queue, ix.priority, "transfer", now, events)
+        self._remove_work(agent, ix, now, events)
+        return events
+
+    def transfer_to_agent(
+        self, interaction_id: InteractionId, agent_id: AgentId, target_id: AgentId, now: float
+    ) -> list[Event]:
+        ix = self._held_by(interaction_id, agent_id, S.CONNECTED, S.ON_HOLD)
+        target = self.agent(target_id)
+        if target_id == agent_id:
+            raise InvalidInput("cannot transfer to yourself", field="agent_id")
+        if not target.can_take(ix.channel) or ix.id in target.work:
+            raise AgentUnavailable(
+                f"agent {target_id} cannot take a {ix.channel.value} now ({target.state.value})",
+                agent_id=target_id,
+            )
+        agent = self.agents[agent_id]
+        events: list[Event] = [
+            InteractionTransferred(
+                at=now, interaction_id=ix.id, from_agent_id=agent_id, to_agent_id=target_id
+            )
+        ]
+        ix.last_agent_id = agent_id
+        queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
+        decision = RoutingDecision(
+            trigger=Trigger.TRANSFER,
+            interaction_id=ix.id,
+            queue_id=ix.queue_id or QueueId(""),
+            agent_id=target_id,
+            level=ix.escalation_level,
+            requirement=queue.levels[0].describe() if queue else "any agent",
+            strategy="direct",
+            rule=f"transferred by agent {agent_id}",
+            candidates_total=1,
+        )
+        self._offer(ix, target, decision, now, events)
+        self._remove_work(agent, ix, now, events)
+        return events
+
+    def request_callback(
+        self, interaction_id: InteractionId, number: str, now: float
+    ) -> list[Event]:
+        """The caller hangs up and keeps their place in line; the agent calls them back."""
+        ix = self.interaction(interaction_id)
+        if not number.strip():
+            raise InvalidInput("callback number is empty", field="number")
+        if ix.state is not S.QUEUED:
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}, not queued", interaction_id=ix.id
+            )
+        if ix.channel is not Channel.VOICE:
+            raise InvalidState("only voice interactions can become callbacks", interaction_id=ix.id)
+        if ix.callback_number is not None:
+            raise InvalidState(f"interaction {ix.id} is already a callback", interaction_id=ix.id)
+        ix.callback_number = number.strip()
+        return [CallbackRequested(at=now, interaction_id=ix.id, number=ix.callback_number)]
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def end(
+        self, interaction_id: InteractionId, by: str, now: float, agent_id: AgentId | None = None
+    ) -> list[Event]:
+        """End it: the customer hung up or left, or the agent finished."""
+        ix = self.interaction(interaction_id)
+        if by not in ("customer", "agent", "system"):
+            raise InvalidInput("by must be customer, agent or system", field="by")
+        if ix.state is S.ENDED:
+            raise InvalidState(f"interaction {ix.id} has already ended", interaction_id=ix.id)
+        if by == "agent" and (
+            agent_id is None or ix.agent_id != agent_id or ix.state not in (S.CONNECTED, S.ON_HOLD)
+        ):
+            raise InvalidState(
+                f"agent {agent_id} is not connected to {ix.id}",
+                interaction_id=ix.id,
+                agent_id=agent_id,
+            )
+        events: list[Event] = []
+        connected = ix.state in (S.CONNECTED, S.ON_HOLD)
+        self._end(ix, by, EndReason.COMPLETED if connected else EndReason.ABANDONED, now, events)
+        return events
+
+    def _end(
+        self, ix: Interaction, by: str, reason: EndReason, now: float, events: list[Event]
+    ) -> None:
+        if ix.state is S.QUEUED:
+            self.index.remove_waiting(ix)
+        was = ix.state
+        agent = self.agents.get(ix.agent_id) if ix.agent_id is not None else None
+        ix.move_to(S.ENDED)
+        ix.ended_at, ix.end_reason = now, reason
+        events.append(
+            InteractionEnded(
+                at=now, interaction_id=ix.id, by=by, reason=reason.value, agent_id=ix.agent_id
+            )
+        )
+        if agent is None:
+            del self.interactions[ix.id]
+            return
+        if was is S.OFFERED:
+            ix.agent_id, ix.offer_deadline = None, None
+            del self.interactions[ix.id]
+            self._remove_work(agent, ix, now, events)
+            return
+        ix.last_agent_id = agent.id
+        agent.work[ix.id].phase = WorkPhase.WRAP_UP
+        policy = self._wrap_up_policy(ix)
+        if not (policy.duration_s or policy.disposition_required or policy.notes_required):
+            events.append(
+                WrapUpStarted(at=now, interaction_id=ix.id, agent_id=agent.id, deadline=now)
+            )
+            self._finish_wrap_up(ix, agent, None, None, True, now, events)
+            return
+        ix.wrap_up_deadline = now + policy.duration_s if policy.duration_s else None
+        events.append(
+            WrapUpStarted(
+                at=now, interaction_id=ix.id, agent_id=agent.id, deadline=ix.wrap_up_deadline
+            )
+        )
+        if ix.wrap_up_deadline is not None:
+            self.timers.add(ix.wrap_up_deadline, TimerKind.WRAP_UP_END, ix.id, ix.version)
+
+    def _wrap_up_policy(self, ix: Interaction) -> WrapUpPolicy:
+        queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
+        return queue.wrap_up if queue is not None else NO_QUEUE_WRAP_UP
+
+    def wrap_up(
+        self,
+        interaction_id: InteractionId,
+        agent_id: AgentId,
+        disposition: DispositionCode | None,
+        notes: str | None,
+        now: float,
+    ) -> list[Event]:
+        ix = self._held_by(interaction_id, agent_id, S.ENDED)
+        policy = self._wrap_up_policy(ix)
+        if disposition is not None and disposition not in self.dispositions:
+            raise InvalidInput(f"unknown disposition {disposition!r}", field="disposition")
+        if policy.disposition_required and disposition is None:
+            raise InvalidInput("this queue requires a disposition", field="disposition")
+        notes = notes.strip() if notes else None
+        if policy.notes_required and not notes:
+            raise InvalidInput("this queue requires notes", field="notes")
+        events: list[Event] = []
+        self._finish_wrap_up(ix, self.agents[agent_id], disposition, notes, False, now, events)
+        return events
+
+    def _finish_wrap_up(
+        self,
+        ix: Interaction,
+        agent: Agent,
+        disposition: DispositionCode | None,
+        notes: str | None,
+        automatic: bool,
+        now: float,
+        events: list[Event],
+    ) -> None:
+        ix.move_to(S.WRAPPED_UP)
+        ix.disposition, ix.notes, ix.agent_id, ix.wrap_up_deadline = disposition, notes, None, None
+        events.append(
+            InteractionWrappedUp(
+                at=now,
+                interaction_id=ix.id,
+                agent_id=agent.id,
+                disposition=disposition,
+                notes=notes,
+                automatic=automatic,
+            )
+        )
+        del self.interactions[ix.id]
+        self._remove_work(agent, ix, now, events)
+
+    # --- time ------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Event]:
+        """Act on every deadline that has passed: offers, wrap-ups, escalations, max waits."""
+        events: list[Event] = []
+        while (timer := self.timers.pop_due(now)) is not None:
+            ix = self.interactions.get(timer.interaction_id)
+            if ix is not None:
+                self._on_timer(timer, ix, events)
+        return events
+
+    def _on_timer(self, timer: Timer, ix: Interaction, events: list[Event]) -> None:
+        at = timer.at
+        if timer.kind is TimerKind.OFFER_TIMEOUT:
+            if ix.state is S.OFFERED and ix.version == timer.token and ix.agent_id is not None:
+                events += self._miss(ix, self.agents[ix.agent_id], "timeout", at)
+        elif timer.kind is TimerKind.WRAP_UP_END:
+            if ix.state is S.ENDED and ix.version == timer.token and ix.agent_id is not None:
+                policy = self._wrap_up_policy(ix)
+                default = policy.default_disposition
+                if policy.notes_required or (policy.disposition_required and default is None):
+                    return  # the agent must enter what the queue requires; the timer only shows
+                if default is not None and default not in self.dispositions:
+                    default = None
+                self._finish_wrap_up(ix, self.agents[ix.agent_id], default, None, True, at, events)
+        elif ix.state is S.QUEUED and ix.seq == timer.token and ix.queue_id is not None:
+            queue = self.index.queues[ix.queue_id]
+            if timer.kind is TimerKind.ESCALATION:
+                self._escalate(ix, queue, at, events)
+            elif ix.callback_number is None:
+                self._overflow(ix, queue, at, events)
+
+    def _escalate(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
+        assert ix.queue_entered_at is not None
+        level = queue.level_at(now - ix.queue_entered_at)
+        if level > ix.escalation_level:
+            ix.escalation_level = level
+            events.append(
+                InteractionEscalated(
+                    at=now,
+                    interaction_id=ix.id,
+                    queue_id=queue.id,
+                    level=level,
+                    requirement=queue.levels[level].describe(),
+                )
+            )
+            step = queue.next_level_after(now - ix.queue_entered_at)
+            if step is not None:
+                self.timers.add(ix.queue_entered_at + step, TimerKind.ESCALATION, ix.id, ix.seq)
+            self.dispatch_interaction(ix, now, events)
+
+    def _overflow(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
+        action = queue.overflow
+        assert action is not None
+        events.append(
+            InteractionOverflowed(
+                at=now,
+                interaction_id=ix.id,
+                queue_id=queue.id,
+                action=action.kind.value,
+                target_queue_id=action.target_queue,
+                message=action.message,
+            )
+        )
+        if action.kind is OverflowKind.QUEUE:
+            assert action.target_queue is not None
+            self.index.remove_waiting(ix)
+            self._enter_queue(
+                ix, self.index.queues[action.target_queue], ix.priority, "overflow", now, events
+            )
+        elif action.kind is OverflowKind.CALLBACK:
+            events += self.request_callback(ix.id, ix.from_address, now)
+        else:
+            reason = (
+                EndReason.VOICEMAIL
+                if action.kind is OverflowKind.VOICEMAIL
+                else EndReason.DISCONNECTED
+            )
+            self._end(ix, "system", reason, now, events)

@@ -1,0 +1,210 @@
+"""Typed events: every state change in the center is told as exactly one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
+from callbridge.domain.routing.explanation import RoutingDecision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentEvent(Event):
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionEvent(Event):
+    interaction_id: InteractionId
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSaved(AgentEvent):
+    """An agent was created, or its name, skills, capacity or groups changed."""
+
+    kind: ClassVar[str] = "agent_saved"
+    name: str
+    skills: dict[SkillId, int]
+    capacity: dict[str, int]
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueSaved(Event):
+    kind: ClassVar[str] = "queue_saved"
+    queue_id: QueueId
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueRemoved(Event):
+    kind: ClassVar[str] = "queue_removed"
+    queue_id: QueueId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispositionSaved(Event):
+    kind: ClassVar[str] = "disposition_saved"
+    code: DispositionCode
+    label: str
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPresenceChanged(AgentEvent):
+    kind: ClassVar[str] = "agent_presence_changed"
+    presence: str
+    reason: str | None = None
+
+
+# --- interactions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionCreated(InteractionEvent):
+    kind: ClassVar[str] = "interaction_created"
+    channel: str
+    direction: str
+    from_address: str
+    to_address: str
+    attached: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionQueued(InteractionEvent):
+    """Entered a queue, or went back to it (reason says which)."""
+
+    kind: ClassVar[str] = "interaction_queued"
+    queue_id: QueueId
+    priority: int
+    seq: int
+    reason: str  # arrival | returned | transfer | overflow
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionOffered(InteractionEvent):
+    kind: ClassVar[str] = "interaction_offered"
+    agent_id: AgentId
+    queue_id: QueueId | None
+    deadline: float
+    decision: RoutingDecision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferMissed(InteractionEvent):
+    """The agent rejected the offer or let it time out."""
+
+    kind: ClassVar[str] = "offer_missed"
+    agent_id: AgentId
+    reason: str  # rejected | timeout
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionConnected(InteractionEvent):
+    kind: ClassVar[str] = "interaction_connected"
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionHeld(InteractionEvent):
+    kind: ClassVar[str] = "interaction_held"
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionResumed(InteractionEvent):
+    kind: ClassVar[str] = "interaction_resumed"
+    agent_id: AgentId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionTransferred(InteractionEvent):
+    kind: ClassVar[str] = "interaction_transferred"
+    from_agent_id: AgentId
+    to_queue_id: QueueId | None = None
+    to_agent_id: AgentId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionEscalated(InteractionEvent):
+    kind: ClassVar[str] = "interaction_escalated"
+    queue_id: QueueId
+    level: int
+    requirement: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionOverflowed(InteractionEvent):
+    kind: ClassVar[str] = "interaction_overflowed"
+    queue_id: QueueId
+    action: str
+    target_queue_id: QueueId | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested(InteractionEvent):
+    kind: ClassVar[str] = "callback_requested"
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionEnded(InteractionEvent):
+    kind: ClassVar[str] = "interaction_ended"
+    by: str  # customer | agent | system
+    reason: str
+    agent_id: AgentId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WrapUpStarted(InteractionEvent):
+    kind: ClassVar[str] = "wrap_up_started"
+    agent_id: AgentId
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionWrappedUp(InteractionEvent):
+    kind: ClassVar[str] = "interaction_wrapped_up"
+    agent_id: AgentId
+    disposition: DispositionCode | None
+    notes: str | None
+    automatic: bool
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        AgentSaved,
+        QueueSaved,
+        QueueRemoved,
+        DispositionSaved,
+        AgentPresenceChanged,
+        InteractionCreated,
+        InteractionQueued,
+        InteractionOffered,
+        OfferMissed,
+        InteractionConnected,
+        InteractionHeld,
+        InteractionResumed,
+        InteractionTransferred,
+        InteractionEscalated,
+        InteractionOverflowed,
+        CallbackRequested,
+        InteractionEnded,
+        WrapUpStarted,
+        InteractionWrappedUp,
+    )
+}

@@ -1,0 +1,1 @@
+"""The ACD: which agent gets which interaction, and why."""

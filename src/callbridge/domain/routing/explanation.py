@@ -1,0 +1,81 @@
+"""What a routing decision records, so that anyone can ask "why this agent?" afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from callbridge.domain.ids import AgentId, InteractionId, QueueId
+
+MAX_LISTED = 25  # candidates and passed-over agents kept per decision
+
+
+class Trigger(StrEnum):
+    INTERACTION_WAITING = "interaction_waiting"  # an interaction arrived or escalated
+    AGENT_AVAILABLE = "agent_available"  # an agent freed up and picked the next interaction
+    TRANSFER = "transfer"  # an agent sent it to a named agent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCandidate:
+    agent_id: AgentId
+    score: tuple[float, ...]  # the strategy's sort key: smaller wins
+
+
+@dataclass(frozen=True, slots=True)
+class PassedOver:
+    agent_id: AgentId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCandidate:
+    interaction_id: InteractionId
+    queue_id: QueueId
+    priority: int
+    waited_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDecision:
+    trigger: Trigger
+    interaction_id: InteractionId
+    queue_id: QueueId
+    agent_id: AgentId
+    level: int
+    requirement: str
+    strategy: str
+    rule: str
+    agent_candidates: tuple[AgentCandidate, ...] = ()
+    passed_over: tuple[PassedOver, ...] = ()
+    waiting_candidates: tuple[WaitingCandidate, ...] = ()
+    candidates_total: int = 0
+
+    def describe(self) -> list[str]:
+        """The decision in sentences, for people."""
+        lines = [
+            f"{self.trigger.value}: queue {self.queue_id} at escalation level {self.level} "
+            f"needs {self.requirement}",
+            f"chose agent {self.agent_id} by {self.strategy}: {self.rule}",
+        ]
+        if self.trigger is Trigger.INTERACTION_WAITING:
+            lines.append(f"{self.candidates_total} agent(s) could take it")
+        for c in self.agent_candidates:
+            if c.agent_id != self.agent_id:
+                lines.append(
+                    f"passed over {c.agent_id}: ranked lower by {self.strategy} "
+                    f"(score {_fmt(c.score)})"
+                )
+        for p in self.passed_over:
+            lines.append(f"passed over {p.agent_id}: {p.reason}")
+        for w in self.waiting_candidates:
+            if w.interaction_id != self.interaction_id:
+                lines.append(
+                    f"left waiting {w.interaction_id} in {w.queue_id}: priority "
+                    f"{w.priority}, waited {w.waited_s:.1f}s"
+                )
+        return lines
+
+
+def _fmt(score: tuple[float, ...]) -> str:
+    return ", ".join(f"{x:g}" for x in score)

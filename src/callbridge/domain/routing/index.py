@@ -1,0 +1,200 @@
+"""The routing index: who could serve which queue at which level, who is free, who is waiting.
+
+The naive way to route scans every agent for every decision. The index keeps, per queue, only
+the agents who are available now and could qualify at some escalation level (with the lowest
+level at which they do), and per queue, per (priority, channel), the waiting interactions in line
+order. Line order within one bucket is also escalation order (older entries have waited longer),
+which lets a freed agent stop at the first entry it is not yet allowed to take.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from callbridge.domain.agents import Agent
+from callbridge.domain.channels import Channel
+from callbridge.domain.ids import AgentId, GroupName, InteractionId, QueueId, SkillId
+from callbridge.domain.interactions import Interaction
+from callbridge.domain.queues import Queue
+
+Level = tuple[QueueId, int]
+BucketKey = tuple[int, Channel]  # (priority, channel)
+Entry = tuple[int, InteractionId]  # (seq, id)
+
+
+class RoutingIndex:
+    def __init__(self) -> None:
+        self.queues: dict[QueueId, Queue] = {}
+        # queue levels by what they ask for, to find an agent's queues without scanning all
+        self._levels_by_skill: dict[SkillId, set[Level]] = defaultdict(set)
+        self._levels_by_group: dict[GroupName, set[Level]] = defaultdict(set)
+        self._levels_any: set[Level] = set()
+        # agents by what they have, to find a queue's agents without scanning all
+        self._agents: dict[AgentId, Agent] = {}
+        self._agents_by_skill: dict[SkillId, set[AgentId]] = defaultdict(set)
+        self._agents_by_group: dict[GroupName, set[AgentId]] = defaultdict(set)
+        # agent -> queue -> lowest level at which the agent qualifies
+        self.agent_levels: dict[AgentId, dict[QueueId, int]] = {}
+        # queue -> available agent -> that lowest level
+        self.available: dict[QueueId, dict[AgentId, int]] = {}
+        self._available_agents: set[AgentId] = set()
+        # queue -> (priority, channel) -> sorted entries
+        self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
+
+    # --- queues ------------------------------------------------------------------------------
+
+    def set_queue(self, queue: Queue) -> None:
+        if queue.id in self.queues:
+            self._forget_queue_levels(queue.id)
+            for levels in self.agent_levels.values():
+                levels.pop(queue.id, None)
+            self.available[queue.id].clear()
+        self.queues[queue.id] = queue
+        self.available.setdefault(queue.id, {})
+        self.waiting.setdefault(queue.id, {})
+        for level, req in enumerate(queue.levels):
+            key = (queue.id, level)
+            if req.groups:
+                for group in req.groups:
+                    self._levels_by_group[group].add(key)
+            if req.skills:
+                self._levels_by_skill[req.skills[0].skill].add(key)
+            else:
+                self._levels_any.add(key)
+        for agent_id in self._agents_for_queue(queue):
+            self._refresh_agent_queue(self._agents[agent_id], queue)
+
+    def remove_queue(self, queue_id: QueueId) -> None:
+        self._forget_queue_levels(queue_id)
+        del self.queues[queue_id]
+        del self.available[queue_id]
+        del self.waiting[queue_id]
+        for levels in self.agent_levels.values():
+            levels.pop(queue_id, None)
+
+    def _forget_queue_levels(self, queue_id: QueueId) -> None:
+        for table in (self._levels_by_skill, self._levels_by_group):
+            for keys in table.values():
+                for key in [k for k in keys if k[0] == queue_id]:
+                    keys.discard(key)
+        self._levels_any = {k for k in self._levels_any if k[0] != queue_id}
+
+    def _agents_for_queue(self, queue: Queue) -> set[AgentId]:
+        found: set[AgentId] = set()
+        for req in queue.levels:
+            for group in req.groups:
+                found |= self._agents_by_group.get(group, set())
+            if req.skills:
+                found |= self._agents_by_skill.get(req.skills[0].skill, set())
+            else:
+                return set(self._agents)
+        return found
+
+    def _refresh_agent_queue(self, agent: Agent, queue: Queue) -> None:
+        levels = self.agent_levels.setdefault(agent.id, {})
+        lowest = next((i for i, req in enumerate(queue.levels) if agent.qualifies(req)), None)
+        pool = self.available[queue.id]
+        if lowest is None:
+            levels.pop(queue.id, None)
+            pool.pop(agent.id, None)
+        else:
+            levels[queue.id] = lowest
+            if agent.id in self._available_agents:
+                pool[agent.id] = lowest
+
+    # --- agents ------------------------------------------------------------------------------
+
+    def set_agent(self, agent: Agent) -> None:
+        """Add an agent, or take in changed skills or groups."""
+        self.remove_agent(agent.id)
+        self._agents[agent.id] = agent
+        for skill in agent.skills:
+            self._agents_by_skill[skill].add(agent.id)
+        for group in agent.groups:
+            self._agents_by_group[group].add(agent.id)
+        candidates: set[Level] = set(self._levels_any)
+        for skill in agent.skills:
+            candidates |= self._levels_by_skill.get(skill, set())
+        for group in agent.groups:
+            candidates |= self._levels_by_group.get(group, set())
+        levels: dict[QueueId, int] = {}
+        for queue_id, level in candidates:
+            if level < levels.get(queue_id, 1 << 30) and agent.qualifies(
+                self.queues[queue_id].levels[level]
+            ):
+                levels[queue_id] = level
+        self.agent_levels[agent.id] = levels
+        self.sync_availability(agent)
+
+    def remove_agent(self, agent_id: AgentId) -> None:
+        agent = self._agents.pop(agent_id, None)
+        if agent is None:
+            return
+        self._set_available(agent_id, False)
+        for skill in agent.skills:
+            self._agents_by_skill[skill].discard(agent_id)
+        for group in agent.groups:
+            self._agents_by_group[group].discard(agent_id)
+        self.agent_levels.pop(agent_id, None)
+
+    def sync_availability(self, agent: Agent) -> None:
+        """Call after anything that may change whether the agent can take work."""
+        self._set_available(agent.id, agent.is_available())
+
+    def _set_available(self, agent_id: AgentId, available: bool) -> None:
+        if available == (agent_id in self._available_agents):
+            return
+        levels = self.agent_levels.get(agent_id, {})
+        if available:
+            self._available_agents.add(agent_id)
+            for queue_id, level in levels.items():
+                self.available[queue_id][agent_id] = level
+        else:
+            self._available_agents.discard(agent_id)
+            for queue_id in levels:
+                self.available[queue_id].pop(agent_id, None)
+
+    # --- waiting interactions ------------------------------------------------------------
+
+    def add_waiting(self, interaction: Interaction) -> None:
+        assert interaction.queue_id is not None
+        key = (interaction.priority, interaction.channel)
+        bucket = self.waiting[interaction.queue_id].setdefault(key, [])
+        entry = (interaction.seq, interaction.id)
+        if not bucket or bucket[-1] < entry:
+            bucket.append(entry)
+        else:
+            bisect.insort(bucket, entry)
+
+    def remove_waiting(self, interaction: Interaction) -> None:
+        assert interaction.queue_id is not None
+        buckets = self.waiting[interaction.queue_id]
+        key = (interaction.priority, interaction.channel)
+        bucket = buckets[key]
+        entry = (interaction.seq, interaction.id)
+        i = bisect.bisect_left(bucket, entry)
+        if i == len(bucket) or bucket[i] != entry:
+            raise KeyError(interaction.id)
+        del bucket[i]
+        if not bucket:
+            del buckets[key]
+
+    def waiting_in(self, queue_id: QueueId) -> Iterator[InteractionId]:
+        """Everyone waiting in a queue, best first (priority, then line order)."""
+        buckets = self.waiting[queue_id]
+        entries: list[tuple[int, int, InteractionId]] = [
+            (-prio, seq, iid) for (prio, _), bucket in buckets.items() for seq, iid in bucket
+        ]
+        for _, _, iid in sorted(entries):
+            yield iid
+
+    def waiting_count(self, queue_id: QueueId) -> int:
+        return sum(len(b) for b in self.waiting[queue_id].values())
+
+    def all_waiting(self) -> Iterable[InteractionId]:
+        for buckets in self.waiting.values():
+            for bucket in buckets.values():
+                for _, iid in bucket:
+                    yield iid

@@ -1,0 +1,174 @@
+"""Settings, loaded once into a frozen object.
+
+Precedence, lowest first: field defaults, the TOML config file, `CALLBRIDGE_*` environment
+variables, explicit overrides (CLI flags). The config file is named by `load_settings`'s
+`config_file` argument or by `CALLBRIDGE_CONFIG`; it is itself a setting (`config`) so that the
+TOML source, which runs after the argument and environment sources, can see which file to read.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, get_args
+
+import pydantic_settings
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "CALLBRIDGE_"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be loaded: the message names the setting, where it came from and why."""
+
+
+class Settings(BaseSettings):
+    """Everything the composition root needs to build the application."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        # An empty variable (CALLBRIDGE_ADMIN_TOKEN=) means "not set", never "set to empty".
+        env_ignore_empty=True,
+    )
+
+    config: Path | None = Field(
+        default=None, description="TOML file the other settings were read from, if any."
+    )
+    database_url: str = Field(default="sqlite:///./callbridge.db", min_length=1)
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port.")
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Interim admin API token; when unset the app generates one and prints it.",
+    )
+    log_level: str = "info"
+    log_json: bool = True
+    tick_interval_s: float = Field(
+        default=0.1, gt=0, description="How often the timer loop wakes, in seconds."
+    )
+    default_country: str = Field(
+        default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("default_country")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isascii() or not code.isalpha():
+            raise ValueError("must be a two-letter ISO 3166-1 country code such as US or GB")
+        return code
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first. No dotenv or secrets-dir sources: one file, one environment.
+        return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """The TOML file named by the `config` setting, read with pydantic-settings' TOML source.
+
+    It runs after the override and environment sources, so `current_state` already holds the
+    `config` value they resolved (argument over `CALLBRIDGE_CONFIG`).
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ reads the whole file at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        named = self.current_state.get("config")
+        if named is None:
+            return {}
+        path = Path(named)
+        if not path.is_file():
+            raise SettingsError(f"config: config file {path} does not exist or is not a file")
+        try:
+            data = TomlConfigSettingsSource(self.settings_cls, toml_file=path)()
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config: config file {path} is not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise SettingsError(f"config: config file {path} cannot be read: {exc}") from exc
+        if "config" in data:
+            raise SettingsError(
+                f"config: config file {path} sets 'config'; a config file cannot name another"
+            )
+        return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Load settings: defaults < TOML file < CALLBRIDGE_* env < `overrides`.
+
+    `config_file` falls back to CALLBRIDGE_CONFIG. An override of None means "not given", so a
+    CLI can pass every flag through unconditionally. Raises SettingsError naming the setting.
+    """
+    kwargs: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+    if config_file is not None:
+        kwargs["config"] = config_file
+    try:
+        return Settings(**kwargs)  # type: ignore[arg-type]  # validated at run time
+    except ValidationError as exc:
+        problems = [_describe(error, kwargs) for error in exc.errors()]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
+    except pydantic_settings.SettingsError as exc:
+        # Raised by the environment source when it cannot decode a value, e.g. bad JSON.
+        raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+def _describe(error: ErrorDetails, overrides: dict[str, object]) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "<settings>"
+    field = str(error["loc"][0]) if error["loc"] else ""
+    origin = _origin(field, overrides)
+    if error["type"] == "extra_forbidden":
+        return f"{name}: unknown setting (from {origin})"
+    hide_input = _is_secret(field) or error["type"] == "missing"
+    got = "" if hide_input else f" (got {error['input']!r})"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{name}: {message}{got} (from {origin})"
+
+
+def _origin(field: str, overrides: dict[str, object]) -> str:
+    """Where a field's value came from, following the same precedence as the sources."""
+    if field in overrides:
+        return "an explicit override"
+    env_name = f"{ENV_PREFIX}{field}".upper()
+    if any(k.upper() == env_name and v for k, v in os.environ.items()):
+        return f"environment variable {env_name}"
+    config = overrides.get("config") or os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if config:
+        return f"config file {config}"
+    return "the default"
+
+
+def _is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return False
+    return info.annotation is SecretStr or SecretStr in get_args(info.annotation)
