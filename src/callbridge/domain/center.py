@@ -84,6 +84,9 @@ class ContactCenter:
         self.index = RoutingIndex()
         self.timers = Timers()
         self.next_seq = 1
+        # Interactions that left the live state since the last drain_closed(): the caller
+        # stores their final form.
+        self.closed: list[Interaction] = []
         self._last_ordinal: dict[QueueId, int] = {}
         self.next_ordinal = 0
 
@@ -591,11 +594,11 @@ class ContactCenter:
             )
         )
         if agent is None:
-            del self.interactions[ix.id]
+            self._close(ix)
             return
         if was is S.OFFERED:
             ix.agent_id, ix.offer_deadline = None, None
-            del self.interactions[ix.id]
+            self._close(ix)
             self._remove_work(agent, ix, now, events)
             return
         ix.last_agent_id = agent.id
@@ -663,8 +666,16 @@ class ContactCenter:
                 automatic=automatic,
             )
         )
-        del self.interactions[ix.id]
+        self._close(ix)
         self._remove_work(agent, ix, now, events)
+
+    def _close(self, ix: Interaction) -> None:
+        del self.interactions[ix.id]
+        self.closed.append(ix)
+
+    def drain_closed(self) -> list[Interaction]:
+        closed, self.closed = self.closed, []
+        return closed
 
     # --- time ------------------------------------------------------------------------------
 
