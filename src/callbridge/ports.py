@@ -97,10 +97,19 @@ class Store(Protocol):
 
 
 class EventBus(Protocol):
-    async def publish(self, events: Sequence[StoredEvent]) -> None:
-        """Deliver logged events to every subscriber, in order."""
+    def publish(self, events: Sequence[StoredEvent]) -> None:
+        """Hand logged events over for delivery to every subscriber, in order, without blocking.
+
+        Called right after the transaction that logged them has committed.
+        """
         ...
 
     def subscribe(self) -> AsyncIterator[StoredEvent]:
         """Events published from now on, until the iterator is closed."""
+        ...
+
+
+class IdFactory(Protocol):
+    def __call__(self) -> str:
+        """A new unique id."""
         ...

@@ -342,9 +342,10 @@ class ContactCenter:
         if step is not None:
             self.timers.add(ix.queue_entered_at + step, TimerKind.ESCALATION, ix.id, ix.seq)
         if queue.max_wait_s is not None and ix.callback_number is None:
-            self.timers.add(
-                ix.queue_entered_at + queue.max_wait_s, TimerKind.MAX_WAIT, ix.id, ix.seq
-            )
+            # Never in the past: one that went back to its place after waiting out max_wait
+            # overflows from now, so no event is dated before the ones already told.
+            at = max(now, ix.queue_entered_at + queue.max_wait_s)
+            self.timers.add(at, TimerKind.MAX_WAIT, ix.id, ix.seq)
 
     # --- routing ---------------------------------------------------------------------------
 
@@ -748,7 +749,10 @@ class ContactCenter:
                 ix, self.index.queues[action.target_queue], ix.priority, "overflow", now, events
             )
         elif action.kind is OverflowKind.CALLBACK:
-            events += self.request_callback(ix.id, ix.from_address, now)
+            # Not request_callback(): that refuses a chat, email or sms, and a tick must not
+            # raise. Any channel keeps its place and is answered at the customer's address.
+            ix.callback_number = ix.from_address
+            events.append(CallbackRequested(at=now, interaction_id=ix.id, number=ix.from_address))
         else:
             reason = (
                 EndReason.VOICEMAIL

@@ -27,8 +27,8 @@ def restore(
     interactions: Iterable[Interaction],
     next_seq: int,
     now: float,
-) -> tuple[ContactCenter, list[Event]]:
-    """A center holding the stored state, and the events of routing what can be routed now.
+) -> ContactCenter:
+    """A center holding the stored state. It routes nothing: see `route_waiting`.
 
     Agents' work is derived from the interactions (offered, connected, wrapping up), so the two
     cannot disagree after a restart. Timers are set again from the stored deadlines.
@@ -65,11 +65,22 @@ def restore(
         assert ix.queue_id is not None
         center.index.add_waiting(ix)
         center.schedule_queue_timers(ix, center.queues[ix.queue_id], now)
+    return center
+
+
+def route_waiting(center: ContactCenter, now: float) -> list[Event]:
+    """Offer every waiting interaction that an available agent can take now, best first."""
     events: list[Event] = []
+    waiting = [
+        center.interactions[iid]
+        for queue_id in center.queues
+        for iid in center.index.waiting_in(queue_id)
+    ]
+    waiting.sort(key=lambda i: (-i.priority, i.queue_entered_at or 0.0, i.seq))
     for ix in waiting:
         if ix.state is S.QUEUED:
             center.dispatch_interaction(ix, now, events)
-    return center, events
+    return events
 
 
 def _restore_queues(center: ContactCenter, queues: list[Queue]) -> None:

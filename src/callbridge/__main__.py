@@ -1,0 +1,5 @@
+"""`python -m callbridge` is the `callbridge` command."""
+
+from callbridge.cli.main import app
+
+app(prog_name="callbridge")

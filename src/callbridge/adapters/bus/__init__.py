@@ -1,0 +1,1 @@
+"""Event buses: in-process now; Redis Streams when the center spans machines."""

@@ -1,0 +1,284 @@
+"""`SqlStore`: the `Store` port on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbridge.adapters.store import codec
+from callbridge.adapters.store.engine import make_engine, write_transaction
+from callbridge.adapters.store.schema import migrate
+from callbridge.adapters.store.tables import (
+    NEXT_SEQ,
+    agent_skills,
+    agents,
+    counters,
+    dispositions,
+    interaction_events,
+    interactions,
+    queues,
+)
+from callbridge.domain.agents import Agent
+from callbridge.domain.center import Disposition
+from callbridge.domain.errors import CallbridgeError, StorageError
+from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
+from callbridge.domain.interactions import OPEN_STATES, Interaction, InteractionState
+from callbridge.ports import Changes, Store, StoredEvent, StoredState
+
+
+class SqlStore:
+    """State and the event log in one database; each `commit` is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use an engine whose database is already migrated; `open` does both."""
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> SqlStore:
+        """Connect to `url`, creating a SQLite file on first run, and migrate it to head."""
+        engine = make_engine(url)
+        try:
+            with _storage_errors("migrate the database"):
+                migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def commit(self, changes: Changes) -> list[StoredEvent]:
+        """Write state and events atomically; return the events as logged (with ids)."""
+        both = set(changes.removed_queues) & {q.id for q in changes.queues}
+        if both:
+            raise StorageError(
+                f"queue(s) {sorted(both)} both saved and removed in one commit",
+                queue_ids=sorted(both),
+            )
+        with _storage_errors("write changes"), write_transaction(self._engine) as conn:
+            self._write_agents(conn, changes.agents)
+            _upsert(
+                conn,
+                queues,
+                [
+                    {"id": q.id, "name": q.name, "config": codec.queue_config(q)}
+                    for q in changes.queues
+                ],
+            )
+            if changes.removed_queues:
+                conn.execute(delete(queues).where(queues.c.id.in_(changes.removed_queues)))
+            _upsert(conn, dispositions, [codec.disposition_row(d) for d in changes.dispositions])
+            _upsert(conn, interactions, [codec.interaction_row(i) for i in changes.interactions])
+            if changes.next_seq is not None:
+                _upsert(conn, counters, [{"name": NEXT_SEQ, "value": changes.next_seq}])
+            return _append_events(conn, [codec.event_record(e) for e in changes.events])
+
+    def _write_agents(self, conn: Connection, changed: list[Agent]) -> None:
+        latest = {agent.id: agent for agent in changed}
+        if not latest:
+            return
+        _upsert(conn, agents, [codec.agent_row(a) for a in latest.values()])
+        conn.execute(delete(agent_skills).where(agent_skills.c.agent_id.in_(latest)))
+        skill_rows = [row for a in latest.values() for row in codec.agent_skill_rows(a)]
+        if skill_rows:
+            conn.execute(insert(agent_skills), skill_rows)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def load(self) -> StoredState:
+        """Queues, agents, dispositions, open interactions and those still in wrap-up."""
+        live = or_(
+            interactions.c.state.in_([s.value for s in OPEN_STATES]),
+            and_(
+                interactions.c.state == InteractionState.ENDED.value,
+                interactions.c.agent_id.is_not(None),
+            ),
+        )
+        with _storage_errors("load the stored state"), self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # one snapshot for every table (SQLite's BEGIN already gives one)
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            skills: dict[str, dict[str, int]] = defaultdict(dict)
+            for agent_id, skill, proficiency in conn.execute(
+                select(agent_skills.c.agent_id, agent_skills.c.skill, agent_skills.c.proficiency)
+            ):
+                skills[agent_id][skill] = proficiency
+            seq = conn.execute(select(counters.c.value).where(counters.c.name == NEXT_SEQ))
+            return StoredState(
+                queues=[
+                    codec.queue_from_config(row["id"], row["name"], row["config"])
+                    for row in conn.execute(select(queues).order_by(queues.c.id)).mappings()
+                ],
+                agents=[
+                    codec.agent_from_row(row, skills[row["id"]])
+                    for row in conn.execute(select(agents).order_by(agents.c.ordinal)).mappings()
+                ],
+                dispositions=[
+                    codec.disposition_from_row(row)
+                    for row in conn.execute(
+                        select(dispositions).order_by(dispositions.c.code)
+                    ).mappings()
+                ],
+                interactions=[
+                    codec.interaction_from_row(row)
+                    for row in conn.execute(
+                        select(interactions)
+                        .where(live)
+                        .order_by(interactions.c.created_at, interactions.c.id)
+                    ).mappings()
+                ],
+                next_seq=seq.scalar_one_or_none() or 1,
+            )
+
+    def get_interaction(self, interaction_id: InteractionId) -> Interaction | None:
+        """Any interaction, open or closed."""
+        query = select(interactions).where(interactions.c.id == interaction_id)
+        with _storage_errors("read an interaction"), self._engine.connect() as conn:
+            row = conn.execute(query).mappings().one_or_none()
+            return None if row is None else codec.interaction_from_row(row)
+
+    def list_interactions(
+        self,
+        *,
+        state: InteractionState | None = None,
+        queue_id: QueueId | None = None,
+        limit: int = 100,
+    ) -> list[Interaction]:
+        """Newest first (by creation time, then id)."""
+        query = select(interactions).order_by(
+            interactions.c.created_at.desc(), interactions.c.id.desc()
+        )
+        if state is not None:
+            query = query.where(interactions.c.state == state.value)
+        if queue_id is not None:
+            query = query.where(interactions.c.queue_id == queue_id)
+        with _storage_errors("list interactions"), self._engine.connect() as conn:
+            rows = conn.execute(query.limit(max(limit, 0))).mappings()
+            return [codec.interaction_from_row(row) for row in rows]
+
+    def events(
+        self,
+        *,
+        interaction_id: InteractionId | None = None,
+        agent_id: AgentId | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """The event log in id order, optionally for one interaction or agent."""
+        log = interaction_events
+        query = select(log).where(log.c.id > after_id).order_by(log.c.id).limit(max(limit, 0))
+        if interaction_id is not None:
+            query = query.where(log.c.interaction_id == interaction_id)
+        if agent_id is not None:
+            query = query.where(log.c.agent_id == agent_id)
+        with _storage_errors("read the event log"), self._engine.connect() as conn:
+            return [_stored_event(row) for row in conn.execute(query).mappings()]
+
+    def get_disposition(self, code: DispositionCode) -> Disposition | None:
+        query = select(dispositions).where(dispositions.c.code == code)
+        with _storage_errors("read a disposition"), self._engine.connect() as conn:
+            row = conn.execute(query).mappings().one_or_none()
+            return None if row is None else codec.disposition_from_row(row)
+
+
+_check_protocol: type[Store] = SqlStore
+
+
+@contextmanager
+def _storage_errors(action: str) -> Iterator[None]:
+    """Database and encoding failures become StorageError, the original kept as the cause.
+
+    A domain error here means a stored row the domain rejects (an agent with an empty name,
+    say): to the caller that is a storage problem too.
+    """
+    try:
+        yield
+    except StorageError:
+        raise
+    except (SQLAlchemyError, CallbridgeError, TypeError, ValueError) as exc:
+        raise StorageError(
+            f"could not {action}: {type(exc).__name__}: {_first_line(exc)}",
+            cause=type(exc).__name__,
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    # SQLAlchemy appends the statement and its parameters; those stay in the chained cause.
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+
+
+def _upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert, or update the row with the same primary key. The last of duplicate rows wins."""
+    key = [c.name for c in table.primary_key.columns]
+    unique = list({tuple(row[k] for k in key): row for row in rows}.values())
+    if not unique:
+        return
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - make_engine allows only these
+        raise StorageError(f"no upsert for database {dialect!r}", dialect=dialect)
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), unique)
+
+
+def _append_events(conn: Connection, records: list[codec.EventRecord]) -> list[StoredEvent]:
+    if not records:
+        return []
+    log = interaction_events
+    rows = [
+        {
+            "at": r.at,
+            "kind": r.kind,
+            "interaction_id": r.interaction_id,
+            "agent_id": r.agent_id,
+            "queue_id": r.queue_id,
+            "payload": r.payload,
+        }
+        for r in records
+    ]
+    # One statement for the batch; RETURNING in the order the rows were given.
+    stmt = insert(log).returning(log.c.id, sort_by_parameter_order=True)
+    ids = conn.execute(stmt, rows).scalars().all()
+    return [
+        StoredEvent(
+            id=event_id,
+            # as it will read back: rounded to the microsecond
+            at=codec.from_datetime(codec.to_datetime(r.at)),
+            kind=r.kind,
+            interaction_id=r.interaction_id,
+            agent_id=r.agent_id,
+            queue_id=r.queue_id,
+            payload=r.payload,
+        )
+        for event_id, r in zip(ids, records, strict=True)
+    ]
+
+
+def _stored_event(row: Mapping[Any, Any]) -> StoredEvent:
+    payload = row["payload"]
+    if not isinstance(payload, dict):
+        raise StorageError(f"stored event {row['id']} has a payload that is not an object")
+    return StoredEvent(
+        id=row["id"],
+        at=row["at"],
+        kind=row["kind"],
+        interaction_id=None
+        if row["interaction_id"] is None
+        else InteractionId(row["interaction_id"]),
+        agent_id=None if row["agent_id"] is None else AgentId(row["agent_id"]),
+        queue_id=None if row["queue_id"] is None else QueueId(row["queue_id"]),
+        payload=payload,
+    )

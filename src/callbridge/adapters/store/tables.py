@@ -1,0 +1,159 @@
+"""The schema, as SQLAlchemy Core tables on one MetaData.
+
+The migrations in `migrations/versions/` create exactly this; a test compares the two on SQLite
+and PostgreSQL. Change a table here only together with a new migration.
+
+Times are timezone-aware UTC timestamps in the database and float epoch seconds in Python: the
+`UtcDateTime` column type converts, through the codec's `to_datetime` / `from_datetime`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from callbridge.adapters.store.codec import from_datetime, to_datetime
+
+# Deterministic constraint and index names, so migrations can name what they alter.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[float]):
+    """Float epoch seconds in Python, `timestamp with time zone` (UTC) in the database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else to_datetime(value)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> float | None:
+        return None if value is None else from_datetime(value)
+
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    # the whole definition (requirements, escalation, overflow, wrap-up...): codec.queue_config
+    Column("config", JSON, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("ordinal", Integer, nullable=False, unique=True),
+    Column("presence", String, nullable=False),
+    Column("reason", String),
+    Column("presence_since", UtcDateTime, nullable=False),
+    Column("idle_since", UtcDateTime, nullable=False),
+    Column("logged_in_at", UtcDateTime),
+    Column("busy_seconds", Float, nullable=False),
+    Column("busy_since", UtcDateTime),
+    Column("capacity", JSON, nullable=False),  # {"voice": 1, "chat": 3, ...}
+    Column("groups", JSON, nullable=False),  # sorted list of group names
+)
+
+agent_skills = Table(
+    "agent_skills",
+    metadata,
+    Column(
+        "agent_id",
+        String,
+        ForeignKey("agents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("skill", String, primary_key=True, index=True),
+    Column("proficiency", Integer, nullable=False),
+)
+
+dispositions = Table(
+    "dispositions",
+    metadata,
+    Column("code", String, primary_key=True),
+    Column("label", String, nullable=False),
+)
+
+# No foreign keys to queues or agents: an interaction's history outlives a removed queue.
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("channel", String, nullable=False),
+    Column("direction", String, nullable=False),
+    Column("from_address", String, nullable=False),
+    Column("to_address", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("attached", JSON, nullable=False),
+    Column("state", String, nullable=False, index=True),
+    Column("queue_id", String, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("extra_skills", JSON, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("queue_entered_at", UtcDateTime),
+    Column("agent_id", String),
+    Column("offer_deadline", UtcDateTime),
+    Column("callback_number", String),
+    Column("answered_at", UtcDateTime),
+    Column("ended_at", UtcDateTime),
+    Column("end_reason", String),
+    Column("last_agent_id", String),
+    Column("wrap_up_deadline", UtcDateTime),
+    Column("disposition", String),
+    Column("notes", Text),
+    Column("escalation_level", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+# Append-only: rows are inserted, never updated or deleted. The id orders the log.
+interaction_events = Table(
+    "interaction_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("interaction_id", String, index=True),
+    Column("agent_id", String, index=True),
+    Column("queue_id", String, index=True),
+    Column("payload", JSON, nullable=False),
+    # SQLite: AUTOINCREMENT, so an id is never handed out twice
+    sqlite_autoincrement=True,
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+NEXT_SEQ = "next_seq"

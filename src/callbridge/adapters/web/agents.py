@@ -1,0 +1,116 @@
+"""REST routes for agents and skills."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import APIRouter, Depends, status
+
+from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.deps import RuntimeDep
+from callbridge.adapters.web.schemas import (
+    AgentCreate,
+    AgentIn,
+    AgentOut,
+    AgentStateIn,
+    SkillIn,
+    SkillOut,
+)
+from callbridge.domain.errors import AlreadyExists, InvalidInput
+from callbridge.domain.ids import AgentId, GroupName, SkillId
+from callbridge.services import agents as svc
+from callbridge.services import views
+
+router = APIRouter(tags=["agents"], dependencies=[Depends(require_admin)])
+
+
+@router.get("/agents")
+async def list_agents(rt: RuntimeDep) -> list[AgentOut]:
+    return [AgentOut.of(a) for a in views.list_agents(rt)]
+
+
+@router.post("/agents", status_code=status.HTTP_201_CREATED)
+async def create_agent(body: AgentCreate, rt: RuntimeDep) -> AgentOut:
+    agent_id = AgentId(body.id)
+    if agent_id in rt.center.agents:
+        raise AlreadyExists(f"agent {agent_id} exists", field="id")
+    _save(rt, agent_id, body)
+    return AgentOut.of(views.get_agent(rt, agent_id))
+
+
+@router.get("/agents/{agent_id}")
+async def get_agent(agent_id: str, rt: RuntimeDep) -> AgentOut:
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.put("/agents/{agent_id}")
+async def replace_agent(agent_id: str, body: AgentIn, rt: RuntimeDep) -> AgentOut:
+    views.get_agent(rt, AgentId(agent_id))
+    _save(rt, AgentId(agent_id), body)
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+def _save(rt: RuntimeDep, agent_id: AgentId, body: AgentIn) -> None:
+    svc.do_save_agent(
+        rt,
+        agent_id,
+        body.name,
+        {SkillId(s): p for s, p in body.skills.items()},
+        body.capacity,
+        [GroupName(g) for g in body.groups],
+    )
+
+
+@router.put("/agents/{agent_id}/skills/{skill}")
+async def set_skill(agent_id: str, skill: str, body: SkillIn, rt: RuntimeDep) -> AgentOut:
+    svc.do_set_skill(rt, AgentId(agent_id), SkillId(skill), body.proficiency)
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.delete("/agents/{agent_id}/skills/{skill}")
+async def remove_skill(agent_id: str, skill: str, rt: RuntimeDep) -> AgentOut:
+    svc.do_set_skill(rt, AgentId(agent_id), SkillId(skill), None)
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.post("/agents/{agent_id}/login")
+async def login(agent_id: str, rt: RuntimeDep) -> AgentOut:
+    svc.do_login(rt, AgentId(agent_id))
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.post("/agents/{agent_id}/logout")
+async def logout(agent_id: str, rt: RuntimeDep) -> AgentOut:
+    svc.do_logout(rt, AgentId(agent_id))
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.put("/agents/{agent_id}/state")
+async def set_state(agent_id: str, body: AgentStateIn, rt: RuntimeDep) -> AgentOut:
+    if body.state == "ready":
+        if body.reason is not None:
+            raise InvalidInput("a reason goes only with not_ready", field="reason")
+        svc.do_set_ready(rt, AgentId(agent_id))
+    else:
+        if body.reason is None:
+            raise InvalidInput("not_ready needs a reason code", field="reason")
+        svc.do_set_not_ready(rt, AgentId(agent_id), body.reason)
+    return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
+
+
+@router.get("/skills", tags=["skills"])
+async def list_skills(rt: RuntimeDep) -> list[SkillOut]:
+    """Every skill in use: how many agents have it and which queues need it."""
+    agents: dict[str, int] = defaultdict(int)
+    queues: dict[str, set[str]] = defaultdict(set)
+    for agent in rt.center.agents.values():
+        for skill in agent.skills:
+            agents[skill] += 1
+    for queue in rt.center.queues.values():
+        for level in queue.levels:
+            for req in level.skills:
+                queues[req.skill].add(queue.id)
+    return [
+        SkillOut(skill=s, agents=agents.get(s, 0), queues=sorted(queues.get(s, set())))
+        for s in sorted(set(agents) | set(queues))
+    ]

@@ -1,0 +1,56 @@
+"""The one place where error codes become HTTP statuses and bodies."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from callbridge.domain.errors import CallbridgeError
+
+STATUS_BY_CODE: dict[str, int] = {
+    "not_found": 404,
+    "already_exists": 409,
+    "invalid_input": 422,
+    "invalid_state": 409,
+    "agent_unavailable": 409,
+    "storage_error": 503,
+    "unauthorized": 401,
+}
+
+
+class Unauthorized(CallbridgeError):
+    code = "unauthorized"
+
+
+def error_body(code: str, message: str, details: dict[str, object]) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CallbridgeError)
+    async def callbridge_error(request: Request, exc: CallbridgeError) -> JSONResponse:
+        details: dict[str, object] = {
+            k: v if isinstance(v, str | int | float | bool | None) else str(v)
+            for k, v in exc.details.items()
+        }
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code == "unauthorized" else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, details),
+            status_code=STATUS_BY_CODE.get(exc.code, 400),
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems: list[dict[str, str]] = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            problems.append({"field": ".".join(loc) or "body", "message": str(err.get("msg"))})
+        first = problems[0] if problems else {"field": "body", "message": "invalid"}
+        details: dict[str, object] = {"field": first["field"], "problems": problems}
+        message = f"{first['field']}: {first['message']}"
+        return JSONResponse(
+            error_body("invalid_input", message, details),
+            status_code=422,
+        )

@@ -1,0 +1,68 @@
+"""Liveness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from callbridge.adapters.web.auth import require_admin
+from callbridge.domain.agents import AgentState
+from callbridge.services import views
+from callbridge.services.runtime import Runtime
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict[str, str]:
+    """Alive, and whether the store took the last write (open: it reveals nothing)."""
+    rt: Runtime = request.app.state.runtime
+    return {"status": "degraded" if rt.degraded else "ok"}
+
+
+@router.get("/metrics", dependencies=[Depends(require_admin)], response_class=Response)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class CenterCollector(Collector):
+    """Reads the live center at scrape time: nothing to keep in step."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        rt = self._rt
+        events = CounterMetricFamily("callbridge_events", "Events logged by this process")
+        events.add_metric([], rt.events_applied)
+        yield events
+        agents = GaugeMetricFamily("callbridge_agents", "Agents by state", labels=["state"])
+        counts = views.agent_state_counts(rt)
+        for state in AgentState:
+            agents.add_metric([state.value], counts.get(state.value, 0))
+        yield agents
+        waiting = GaugeMetricFamily(
+            "callbridge_queue_waiting", "Interactions waiting", labels=["queue"]
+        )
+        longest = GaugeMetricFamily(
+            "callbridge_queue_longest_wait_seconds", "Longest current wait", labels=["queue"]
+        )
+        available = GaugeMetricFamily(
+            "callbridge_queue_available_agents",
+            "Agents who could take an interaction now",
+            labels=["queue"],
+        )
+        for queue in views.list_queues(rt):
+            stats = views.queue_stats(rt, queue.id)
+            waiting.add_metric([queue.id], stats.waiting)
+            longest.add_metric([queue.id], stats.longest_wait_s)
+            available.add_metric([queue.id], stats.available_agents)
+        yield from (waiting, longest, available)
+        open_ = GaugeMetricFamily("callbridge_interactions_open", "Interactions in progress")
+        open_.add_metric([], len(rt.center.interactions))
+        yield open_

@@ -1,0 +1,172 @@
+"""REST routes for interactions: create, act on, and explain; and the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.deps import RuntimeDep
+from callbridge.adapters.web.schemas import (
+    ActionOut,
+    AgentRef,
+    CallbackIn,
+    EndIn,
+    EventOut,
+    InteractionCreate,
+    InteractionOut,
+    RoutingOut,
+    TransferIn,
+    WrapUpDone,
+)
+from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
+from callbridge.domain.interactions import InteractionState
+from callbridge.ports import StoredEvent
+from callbridge.services import interactions as svc
+from callbridge.services import views
+from callbridge.services.runtime import Runtime
+
+router = APIRouter(tags=["interactions"], dependencies=[Depends(require_admin)])
+
+
+def _act(rt: Runtime, iid: str, action: Callable[[InteractionId], list[StoredEvent]]) -> ActionOut:
+    events = action(InteractionId(iid))
+    return ActionOut(
+        interaction=InteractionOut.of(views.get_interaction(rt, InteractionId(iid))),
+        events=[EventOut.of(e) for e in events],
+    )
+
+
+@router.post("/interactions", status_code=status.HTTP_201_CREATED)
+async def create_interaction(body: InteractionCreate, rt: RuntimeDep) -> ActionOut:
+    """An inbound interaction arrives on a channel and joins a queue (routing follows)."""
+    new = svc.NewInteraction(
+        channel=body.channel,
+        from_address=body.from_,
+        to_address=body.to,
+        queue_id=QueueId(body.queue_id),
+        priority=body.priority,
+        attached=body.attached,
+        extra_skills={SkillId(s): p for s, p in body.skills.items()},
+    )
+    events = svc.do_create_interaction(rt, new)
+    iid = InteractionId(str(events[0].interaction_id))
+    return ActionOut(
+        interaction=InteractionOut.of(views.get_interaction(rt, iid)),
+        events=[EventOut.of(e) for e in events],
+    )
+
+
+@router.get("/interactions")
+async def list_interactions(
+    rt: RuntimeDep,
+    state: InteractionState | None = None,
+    queue_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[InteractionOut]:
+    found = rt.store.list_interactions(
+        state=state, queue_id=QueueId(queue_id) if queue_id else None, limit=limit
+    )
+    return [InteractionOut.of(rt.center.interactions.get(ix.id, ix)) for ix in found]
+
+
+@router.get("/interactions/{interaction_id}")
+async def get_interaction(interaction_id: str, rt: RuntimeDep) -> InteractionOut:
+    return InteractionOut.of(views.get_interaction(rt, InteractionId(interaction_id)))
+
+
+@router.post("/interactions/{interaction_id}/accept")
+async def accept(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+    return _act(rt, interaction_id, lambda i: svc.do_accept(rt, i, AgentId(body.agent_id)))
+
+
+@router.post("/interactions/{interaction_id}/reject")
+async def reject(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+    """The agent declines the offer: Not Ready ("missed"), the interaction keeps its place."""
+    return _act(rt, interaction_id, lambda i: svc.do_reject(rt, i, AgentId(body.agent_id)))
+
+
+@router.post("/interactions/{interaction_id}/hold")
+async def hold(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+    return _act(rt, interaction_id, lambda i: svc.do_hold(rt, i, AgentId(body.agent_id)))
+
+
+@router.post("/interactions/{interaction_id}/resume")
+async def resume(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+    return _act(rt, interaction_id, lambda i: svc.do_resume(rt, i, AgentId(body.agent_id)))
+
+
+@router.post("/interactions/{interaction_id}/transfer")
+async def transfer(interaction_id: str, body: TransferIn, rt: RuntimeDep) -> ActionOut:
+    """To a queue (`to_queue_id`) or to a named agent (`to_agent_id`): exactly one."""
+    return _act(
+        rt,
+        interaction_id,
+        lambda i: svc.do_transfer(
+            rt,
+            i,
+            AgentId(body.agent_id),
+            to_queue=QueueId(body.to_queue_id) if body.to_queue_id else None,
+            to_agent=AgentId(body.to_agent_id) if body.to_agent_id else None,
+        ),
+    )
+
+
+@router.post("/interactions/{interaction_id}/end")
+async def end(interaction_id: str, body: EndIn, rt: RuntimeDep) -> ActionOut:
+    return _act(
+        rt,
+        interaction_id,
+        lambda i: svc.do_end(rt, i, body.by, AgentId(body.agent_id) if body.agent_id else None),
+    )
+
+
+@router.post("/interactions/{interaction_id}/wrap-up")
+async def wrap_up(interaction_id: str, body: WrapUpDone, rt: RuntimeDep) -> ActionOut:
+    return _act(
+        rt,
+        interaction_id,
+        lambda i: svc.do_wrap_up(
+            rt,
+            i,
+            AgentId(body.agent_id),
+            DispositionCode(body.disposition) if body.disposition else None,
+            body.notes,
+        ),
+    )
+
+
+@router.post("/interactions/{interaction_id}/callback")
+async def callback(interaction_id: str, body: CallbackIn, rt: RuntimeDep) -> ActionOut:
+    """The caller asks to be called back and keeps their place in line."""
+    return _act(rt, interaction_id, lambda i: svc.do_request_callback(rt, i, body.number))
+
+
+@router.get("/interactions/{interaction_id}/routing")
+async def routing(interaction_id: str, rt: RuntimeDep) -> RoutingOut:
+    """Why each agent was chosen: candidates, the rule, and who was passed over and why."""
+    found = views.explain_routing(rt, InteractionId(interaction_id))
+    return RoutingOut(
+        interaction_id=found.interaction_id, decisions=found.decisions, explanation=found.summary
+    )
+
+
+@router.get("/interactions/{interaction_id}/events")
+async def interaction_events(interaction_id: str, rt: RuntimeDep) -> list[EventOut]:
+    views.get_interaction(rt, InteractionId(interaction_id))
+    return [
+        EventOut.of(e)
+        for e in views.events(rt, interaction_id=InteractionId(interaction_id), limit=10_000)
+    ]
+
+
+@router.get("/events", tags=["events"])
+async def event_log(
+    rt: RuntimeDep,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventOut]:
+    """The append-only event log, in order; page with `after_id`."""
+    return [EventOut.of(e) for e in views.events(rt, after_id=after_id, limit=limit)]

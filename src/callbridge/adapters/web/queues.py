@@ -1,0 +1,76 @@
+"""REST routes for queues and dispositions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response, status
+
+from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.deps import RuntimeDep
+from callbridge.adapters.web.schemas import (
+    DispositionIn,
+    InteractionOut,
+    QueueCreate,
+    QueueIn,
+    QueueOut,
+)
+from callbridge.domain.errors import AlreadyExists
+from callbridge.domain.ids import DispositionCode, QueueId
+from callbridge.services import queues as svc
+from callbridge.services import views
+
+router = APIRouter(dependencies=[Depends(require_admin)])
+
+
+def _out(rt: RuntimeDep, queue_id: QueueId) -> QueueOut:
+    return QueueOut.of(rt.center.queue(queue_id), views.queue_stats(rt, queue_id))
+
+
+@router.get("/queues", tags=["queues"])
+async def list_queues(rt: RuntimeDep) -> list[QueueOut]:
+    return [_out(rt, q.id) for q in views.list_queues(rt)]
+
+
+@router.post("/queues", status_code=status.HTTP_201_CREATED, tags=["queues"])
+async def create_queue(body: QueueCreate, rt: RuntimeDep) -> QueueOut:
+    if QueueId(body.id) in rt.center.queues:
+        raise AlreadyExists(f"queue {body.id} exists", field="id")
+    svc.do_save_queue(rt, body.to_domain(body.id))
+    return _out(rt, QueueId(body.id))
+
+
+@router.get("/queues/{queue_id}", tags=["queues"])
+async def get_queue(queue_id: str, rt: RuntimeDep) -> QueueOut:
+    return _out(rt, QueueId(queue_id))
+
+
+@router.put("/queues/{queue_id}", tags=["queues"])
+async def replace_queue(queue_id: str, body: QueueIn, rt: RuntimeDep) -> QueueOut:
+    rt.center.queue(QueueId(queue_id))
+    svc.do_save_queue(rt, body.to_domain(queue_id))
+    return _out(rt, QueueId(queue_id))
+
+
+@router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["queues"])
+async def delete_queue(queue_id: str, rt: RuntimeDep) -> Response:
+    svc.do_remove_queue(rt, QueueId(queue_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/queues/{queue_id}/waiting", tags=["queues"])
+async def waiting(queue_id: str, rt: RuntimeDep) -> list[InteractionOut]:
+    """Who is waiting, in the order they will be served."""
+    return [InteractionOut.of(ix) for ix in views.waiting_in(rt, QueueId(queue_id))]
+
+
+@router.get("/dispositions", tags=["dispositions"])
+async def list_dispositions(rt: RuntimeDep) -> list[DispositionIn]:
+    return [
+        DispositionIn(code=d.code, label=d.label)
+        for d in sorted(rt.center.dispositions.values(), key=lambda d: d.code)
+    ]
+
+
+@router.post("/dispositions", status_code=status.HTTP_201_CREATED, tags=["dispositions"])
+async def save_disposition(body: DispositionIn, rt: RuntimeDep) -> DispositionIn:
+    svc.do_save_disposition(rt, DispositionCode(body.code), body.label)
+    return body

@@ -1,0 +1,161 @@
+"""`callbridge serve` runs the contact center; `callbridge demo` runs one you can watch."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+import uvicorn
+from rich.console import Console
+
+from callbridge import __version__
+from callbridge.app import App, build
+from callbridge.cli.seed import seed_demo
+from callbridge.domain.errors import CallbridgeError
+from callbridge.logging import configure_logging
+from callbridge.settings import SettingsError, load_settings
+from callbridge.sim.live import LiveSimulation, Traffic
+
+app = typer.Typer(
+    help="Callbridge: an open-source contact center with the CRM built in.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file.", exists=True, dir_okay=False)
+]
+HostOpt = Annotated[str | None, typer.Option(help="Address to listen on.")]
+PortOpt = Annotated[int | None, typer.Option(help="Port to listen on.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+async def _serve(built: App, *sims: LiveSimulation, duration: float | None = None) -> None:
+    """Serve until Ctrl-C (uvicorn handles the signal) or until `duration` has passed."""
+    config = uvicorn.Config(
+        built.api,
+        host=built.settings.host,
+        port=built.settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+
+    async def stop_after(seconds: float) -> None:
+        await anyio.sleep(seconds)
+        server.should_exit = True
+
+    async with anyio.create_task_group() as tg:
+        for sim in sims:
+            tg.start_soon(sim.run)
+        if duration is not None:
+            tg.start_soon(stop_after, duration)
+        await server.serve()
+        tg.cancel_scope.cancel()
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="SQLAlchemy URL; default: a SQLite file.")
+    ] = None,
+) -> None:
+    """Run the contact center: REST API, routing and timers."""
+    try:
+        settings = load_settings(config, host=host, port=port, database_url=database_url)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        built = build(settings)
+    except CallbridgeError as exc:
+        raise _fail(exc.message) from None
+    try:
+        if built.token_generated:
+            console.print(f"admin API token (generated for this run): {built.admin_token}")
+        anyio.run(_serve, built)
+    finally:
+        built.close()
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file to create or reuse.")] = Path(
+        "callbridge-demo.db"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    seed_only: Annotated[
+        bool, typer.Option("--seed-only", help="Create and seed the database, then exit.")
+    ] = False,
+    no_traffic: Annotated[
+        bool, typer.Option("--no-traffic", help="No simulated customers (agents still log in).")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated traffic.")] = 7,
+    arrivals_per_minute: Annotated[
+        float, typer.Option(min=0.1, max=6000, help="Simulated customers arriving per minute.")
+    ] = 10.0,
+) -> None:
+    """A live demo center: 3 queues, 12 simulated agents, a steady flow of customers."""
+    try:
+        settings = load_settings(
+            None, host=host, port=port, database_url=f"sqlite:///{db.resolve()}"
+        )
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    configure_logging("warning", json=False)
+    built = build(settings)
+    try:
+        created = seed_demo(built.runtime)
+        console.print(f"demo database {'created' if created else 'reused'}: {db.resolve()}")
+        if seed_only:
+            return
+        base = f"http://{host}:{port}"
+        token = built.admin_token
+        console.print(
+            f"Callbridge {__version__} demo is running.\n"
+            f"  API docs     {base}/docs\n"
+            f"  queues       {base}/queues\n"
+            f"  agents       {base}/agents\n"
+            f"  event log    {base}/events\n"
+            f"  metrics      {base}/metrics\n"
+            f"  admin token  {token}\n"
+            f"Try:  curl -H 'Authorization: Bearer {token}' {base}/queues\n"
+            "Press Ctrl-C to stop."
+        )
+        rng = random.Random(seed)  # noqa: S311 - simulated traffic, not secrets
+        sim = LiveSimulation(
+            built.runtime,
+            built.bus,
+            rng,
+            Traffic(arrivals_per_minute=arrivals_per_minute),
+            customers=not no_traffic,
+        )
+        anyio.run(lambda: _serve(built, sim, duration=duration))
+        console.print(
+            f"stopped: {sim.created} simulated interaction(s) created, "
+            f"{built.runtime.events_applied} event(s) logged"
+        )
+    finally:
+        built.close()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

@@ -1,0 +1,124 @@
+"""Interaction use cases: arrive, be offered, talk, hold, transfer, end, wrap up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from callbridge.domain.center import ContactCenter
+from callbridge.domain.channels import Channel, Direction
+from callbridge.domain.errors import InvalidInput
+from callbridge.domain.events import Event
+from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
+from callbridge.ports import StoredEvent
+from callbridge.services.runtime import Runtime
+
+MAX_ATTACHED = 64
+MAX_ATTACHED_VALUE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class NewInteraction:
+    channel: Channel
+    from_address: str
+    to_address: str
+    queue_id: QueueId
+    direction: Direction = Direction.INBOUND
+    priority: int | None = None
+    attached: dict[str, str] = field(default_factory=dict)
+    extra_skills: dict[SkillId, int] = field(default_factory=dict)
+
+
+def check_new_interaction(rt: Runtime, new: NewInteraction) -> None:
+    """Reject what can never be right before anything is created."""
+    rt.center.queue(new.queue_id)
+    if len(new.attached) > MAX_ATTACHED:
+        raise InvalidInput(f"at most {MAX_ATTACHED} attached values", field="attached")
+    for key, value in new.attached.items():
+        if not key or len(value) > MAX_ATTACHED_VALUE:
+            raise InvalidInput(
+                f"attached value {key!r} is empty-named or too long", field=f"attached.{key}"
+            )
+
+
+def do_create_interaction(
+    rt: Runtime, new: NewInteraction, interaction_id: InteractionId | None = None
+) -> list[StoredEvent]:
+    """Create an inbound interaction and put it in its queue: one transaction."""
+    check_new_interaction(rt, new)
+    iid = interaction_id or InteractionId(rt.new_id())
+
+    def change(c: ContactCenter, now: float) -> list[Event]:
+        events = c.create_interaction(
+            iid, new.channel, new.direction, new.from_address, new.to_address, new.attached, now
+        )
+        try:
+            events += c.enqueue(iid, new.queue_id, now, new.priority, new.extra_skills or None)
+        except Exception:
+            c.interactions.pop(iid, None)  # validated above; undo the creation all the same
+            raise
+        return events
+
+    return rt.apply(change)
+
+
+def do_accept(rt: Runtime, iid: InteractionId, agent_id: AgentId) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.accept(iid, agent_id, now))
+
+
+def do_reject(rt: Runtime, iid: InteractionId, agent_id: AgentId) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.reject(iid, agent_id, now))
+
+
+def do_hold(rt: Runtime, iid: InteractionId, agent_id: AgentId) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.hold(iid, agent_id, now))
+
+
+def do_resume(rt: Runtime, iid: InteractionId, agent_id: AgentId) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.resume(iid, agent_id, now))
+
+
+def do_transfer(
+    rt: Runtime,
+    iid: InteractionId,
+    agent_id: AgentId,
+    *,
+    to_queue: QueueId | None = None,
+    to_agent: AgentId | None = None,
+) -> list[StoredEvent]:
+    """Transfer to a queue (back in line there) or to a named agent (offered to them)."""
+    if (to_queue is None) == (to_agent is None):
+        raise InvalidInput("give exactly one of queue_id and agent_id", field="queue_id")
+    if to_queue is not None:
+        queue = to_queue
+        return rt.apply(lambda c, now: c.transfer_to_queue(iid, agent_id, queue, now))
+    assert to_agent is not None
+    target = to_agent
+    return rt.apply(lambda c, now: c.transfer_to_agent(iid, agent_id, target, now))
+
+
+def do_end(
+    rt: Runtime, iid: InteractionId, by: str, agent_id: AgentId | None = None
+) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.end(iid, by, now, agent_id))
+
+
+def do_wrap_up(
+    rt: Runtime,
+    iid: InteractionId,
+    agent_id: AgentId,
+    disposition: DispositionCode | None,
+    notes: str | None,
+) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.wrap_up(iid, agent_id, disposition, notes, now))
+
+
+def do_request_callback(rt: Runtime, iid: InteractionId, number: str) -> list[StoredEvent]:
+    return rt.apply(lambda c, now: c.request_callback(iid, number, now))
+
+
+def do_tick(rt: Runtime) -> list[StoredEvent]:
+    """Act on every deadline that has passed (offer time-outs, wrap-ups, escalations)."""
+    deadline = rt.center.next_deadline()
+    if deadline is None or deadline > rt.clock.now():
+        return []
+    return rt.apply(lambda c, now: c.tick(now))
