@@ -9,7 +9,6 @@ never holds what the database does not: nothing already stored is lost, nothing 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import structlog
 
@@ -34,29 +33,37 @@ Change = Callable[[ContactCenter, float], list[Event]]
 AGENT_FIELDS = ("agent_id", "from_agent_id", "to_agent_id")
 
 
-@dataclass
 class Runtime:
-    center: ContactCenter
-    store: Store
-    bus: EventBus
-    clock: Clock
-    new_id: IdFactory
-    events_applied: int = field(default=0)
-    # True after a failed write whose reload failed too: the next change reloads first.
-    degraded: bool = field(default=False)
+    def __init__(self, store: Store, bus: EventBus, clock: Clock, new_id: IdFactory) -> None:
+        self.store, self.bus, self.clock, self.new_id = store, bus, clock, new_id
+        self._center = ContactCenter()
+        self.events_applied = 0
+        # True after a failed write whose reload failed too: the live state is unknown until
+        # the store answers again, so every use of the center reloads first or fails.
+        self.degraded = False
 
     @classmethod
     def start(cls, store: Store, bus: EventBus, clock: Clock, new_id: IdFactory) -> Runtime:
         """Load the stored state, rebuild the center, and route whatever can be routed now."""
-        runtime = cls(ContactCenter(), store, bus, clock, new_id)
+        runtime = cls(store, bus, clock, new_id)
         runtime.reload()
         runtime.apply(route_waiting)
         return runtime
 
+    @property
+    def center(self) -> ContactCenter:
+        """The live center; after an outage, rebuilt from the store first."""
+        if self.degraded:
+            try:
+                self.reload()
+            except Exception as exc:
+                raise StorageError(f"the store is unavailable: {exc}") from exc
+        return self._center
+
     def reload(self) -> None:
         """Replace the live center with one rebuilt from the store."""
         state = self.store.load()
-        self.center = restore(
+        self._center = restore(
             state.queues,
             state.agents,
             state.dispositions,
@@ -64,20 +71,15 @@ class Runtime:
             state.next_seq,
             self.clock.now(),
         )
+        self.degraded = False
 
     def apply(self, change: Change) -> list[StoredEvent]:
         """Run one change on the live center and make it durable. Errors change nothing."""
-        if self.degraded:
-            try:
-                self.reload()
-            except Exception as exc:
-                raise StorageError(f"the store is unavailable: {exc}") from exc
-            self.degraded = False
         events = change(self.center, self.clock.now())
         return self._write(events)
 
     def _write(self, events: list[Event]) -> list[StoredEvent]:
-        closed = self.center.drain_closed()
+        closed = self._center.drain_closed()
         changes = self._changes(events, closed)
         try:
             stored = self.store.commit(changes)
@@ -87,7 +89,7 @@ class Runtime:
                 self.reload()
             except Exception as reload_exc:  # the store is down; nothing routes until it is back
                 log.error("reload_failed", error=str(reload_exc))
-                self.center, self.degraded = ContactCenter(), True
+                self._center, self.degraded = ContactCenter(), True
             if isinstance(exc, CallbridgeError):
                 raise
             raise StorageError(f"could not store the change: {exc}") from exc
@@ -97,7 +99,7 @@ class Runtime:
         return stored
 
     def _changes(self, events: list[Event], closed: list[Interaction]) -> Changes:
-        center = self.center
+        center = self._center
         agent_ids: set[AgentId] = set()
         interaction_ids: set[InteractionId] = set()
         queue_ids: set[QueueId] = set()

@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 
 from callbridge.adapters.web.auth import require_admin
 from callbridge.domain.agents import AgentState
+from callbridge.domain.errors import CallbridgeError
 from callbridge.services import views
 from callbridge.services.runtime import Runtime
 
@@ -18,10 +19,16 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-async def healthz(request: Request) -> dict[str, str]:
-    """Alive, and whether the store took the last write (open: it reveals nothing)."""
+async def healthz(request: Request, response: Response) -> dict[str, str]:
+    """200 "ok", or 503 "degraded" while the store does not answer (open: reveals nothing)."""
     rt: Runtime = request.app.state.runtime
-    return {"status": "degraded" if rt.degraded else "ok"}
+    if rt.degraded:
+        try:
+            rt.center  # noqa: B018 - reloads from the store if it answers again
+        except CallbridgeError:
+            response.status_code = 503
+            return {"status": "degraded"}
+    return {"status": "ok"}
 
 
 @router.get("/metrics", dependencies=[Depends(require_admin)], response_class=Response)
