@@ -77,12 +77,14 @@ WORK_STATES = {
 
 
 @st.composite
-def escalations(draw: st.DrawFn, base: tuple[SkillRequirement, ...]) -> tuple[EscalationStep, ...]:
+def escalations(
+    draw: st.DrawFn, base: tuple[SkillRequirement, ...], at_least: int
+) -> tuple[EscalationStep, ...]:
     """Valid steps: each relaxes or drops a skill still required at its time, or adds a group."""
     required = {r.skill: r.min_proficiency for r in base}
     steps: list[EscalationStep] = []
     at = 0.0
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(st.integers(at_least, 3))):
         at += draw(st.sampled_from((5.0, 10.0, 30.0) if not steps else (0.0, 5.0, 10.0, 30.0)))
         relaxable = sorted(s for s, p in required.items() if p > 1)
         kinds = ["group"] + (["relax"] if relaxable else []) + (["drop"] if required else [])
@@ -102,9 +104,10 @@ def escalations(draw: st.DrawFn, base: tuple[SkillRequirement, ...]) -> tuple[Es
 
 @st.composite
 def queues(draw: st.DrawFn, n: int, earlier: tuple[QueueId, ...]) -> Queue:
+    """Queue n; the first always escalates and the second always overflows."""
     skills = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=2))
     base = tuple(SkillRequirement(s, draw(st.integers(1, 7))) for s in skills)
-    kinds: list[OverflowKind | None] = [None, None, *OverflowKind]
+    kinds: list[OverflowKind | None] = [*OverflowKind] if n == 1 else [None, None, *OverflowKind]
     if not earlier:
         kinds.remove(OverflowKind.QUEUE)  # a queue overflows only into one saved before it
     kind = draw(st.sampled_from(kinds))
@@ -122,7 +125,7 @@ def queues(draw: st.DrawFn, n: int, earlier: tuple[QueueId, ...]) -> Queue:
         priority=draw(st.integers(0, 2)),
         max_wait_s=None if overflow is None else draw(st.sampled_from((10.0, 30.0, 120.0))),
         overflow=overflow,
-        escalation=draw(escalations(base)),
+        escalation=draw(escalations(base, at_least=1 if n == 0 else 0)),
         strategy=draw(st.sampled_from(Strategy)),
         offer_timeout_s=draw(st.sampled_from((5.0, 30.0, 120.0))),
         wrap_up=WrapUpPolicy(
@@ -190,7 +193,7 @@ class CenterMachine(RuleBasedStateMachine):
         super().__init__()
         self.center = ContactCenter()
         self.now = 0.0
-        self.last_event_at = 0.0
+        self.last_tick_at = 0.0
         self.created: set[InteractionId] = set()
         self.closed: dict[InteractionId, Interaction] = {}
         self.channel_of: dict[InteractionId, Channel] = {}
@@ -243,12 +246,22 @@ class CenterMachine(RuleBasedStateMachine):
         assert ix.agent_id is not None
         return ix.agent_id
 
-    def apply(self, events: list[Event]) -> None:
-        """Replay the events into the model, checking each offer against the model's line."""
+    def caught_up(self) -> bool:
+        """No deadline has passed unacted on (the runtime ticks a little after each one)."""
+        due = self.center.next_deadline()
+        return due is None or due > self.now
+
+    def apply(self, events: list[Event], ticked: bool = False) -> None:
+        """Replay the events into the model, checking each offer against the model's line.
+
+        An operation's events are dated now; a tick's are dated at their deadlines (or later,
+        when acted on late), in order, none before the previous tick.
+        """
         missed: list[AgentId] = []
+        last = self.last_tick_at if ticked else self.now
         for ev in events:
-            assert self.last_event_at <= ev.at <= self.now, f"{ev} is out of time order"
-            self.last_event_at = ev.at
+            assert last <= ev.at <= self.now, f"{ev} is out of time order"
+            last = ev.at
             if isinstance(ev, InteractionCreated):
                 self.channel_of[ev.interaction_id] = Channel(ev.channel)
             elif isinstance(ev, InteractionQueued):
@@ -312,6 +325,24 @@ class CenterMachine(RuleBasedStateMachine):
                 assert other.line_key() > w.line_key(), (
                     f"{agent.id} took {iid} {w.line_key()} before {other_id} {other.line_key()}"
                 )
+
+    # --- configuration, changed while work goes on ------------------------------------------
+
+    @rule(data=st.data())
+    def reconfigure_queue(self, data: st.DataObject) -> None:
+        """New skills, escalation, overflow, strategy or wrap-up for a queue people wait in."""
+        ids = sorted(self.center.queues)
+        n = data.draw(st.integers(0, len(ids) - 1), label="queue")
+        queue = data.draw(queues(n, tuple(ids[:n])), label=f"new q{n}")
+        self.apply(self.center.save_queue(queue, self.now))
+
+    @rule(data=st.data())
+    def change_skills(self, data: st.DataObject) -> None:
+        agent = self.center.agents[data.draw(st.sampled_from(sorted(self.center.agents)))]
+        levels = [data.draw(st.sampled_from((0, 3, 5, 8, 10))) for _ in SKILLS]
+        skills = {s: p for s, p in zip(SKILLS, levels, strict=True) if p}
+        groups = data.draw(st.frozensets(st.sampled_from(GROUPS), max_size=1))
+        self.apply(self.center.save_agent(agent.id, agent.name, skills, None, groups, self.now))
 
     # --- agents ----------------------------------------------------------------------------
 
@@ -465,12 +496,18 @@ class CenterMachine(RuleBasedStateMachine):
         self.apply(self.center.request_callback(ix.id, "+15555550123", self.now))
         assert (ix.state, ix.seq, ix.queue_id) == (S.QUEUED, seq, queue_id)
 
-    @rule(seconds=st.sampled_from((1.0, 2.0, 5.0, 10.0, 30.0)))
-    def advance(self, seconds: float) -> None:
+    @rule(
+        seconds=st.sampled_from((0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)),
+        tick=st.sampled_from((True, True, True, False)),
+    )
+    def advance(self, seconds: float, tick: bool) -> None:
+        """Time passes; the deadlines are acted on now, or only at a later step (as late as
+        the runtime's timer task may be), so operations can come between."""
         self.now += seconds
-        self.apply(self.center.tick(self.now))
-        due = self.center.next_deadline()
-        assert due is None or due > self.now
+        if tick:
+            self.apply(self.center.tick(self.now), ticked=True)
+            self.last_tick_at = self.now
+            assert self.caught_up()
 
     # --- invariants ------------------------------------------------------------------------
 
@@ -490,14 +527,10 @@ class CenterMachine(RuleBasedStateMachine):
             assert agent.state is expected_state(agent)
 
     @invariant()
-    def skills_were_met_at_the_offered_level(self) -> None:
-        for ix in self.in_state(S.OFFERED, S.CONNECTED, S.ON_HOLD):
-            decision = self.offers[ix.id]
-            assert decision.agent_id == ix.agent_id
-            if decision.trigger is not Trigger.TRANSFER:
-                queue = self.center.queues[decision.queue_id]
-                agent = self.center.agents[decision.agent_id]
-                assert meets(agent, queue.levels[decision.level], self.extra_of[ix.id])
+    def every_holder_was_offered_it(self) -> None:
+        """Skills were checked when each offer was made (check_offer); the holder is that agent."""
+        for ix in self.in_state(S.OFFERED, S.CONNECTED, S.ON_HOLD, S.ENDED):
+            assert self.offers[ix.id].agent_id == ix.agent_id
 
     @invariant()
     def nothing_is_lost_or_duplicated(self) -> None:
@@ -553,6 +586,8 @@ class CenterMachine(RuleBasedStateMachine):
 
     @invariant()
     def escalation_is_up_to_date(self) -> None:
+        if not self.caught_up():
+            return
         for ix in self.in_state(S.QUEUED):
             assert ix.queue_id is not None and ix.queue_entered_at is not None
             queue = self.center.queues[ix.queue_id]
@@ -560,7 +595,12 @@ class CenterMachine(RuleBasedStateMachine):
 
     @invariant()
     def routing_is_greedy(self) -> None:
-        """Nobody waits while an available agent could take them at their current level."""
+        """Nobody waits while an available agent could take them at their current level.
+
+        Checked once the passed deadlines are acted on: an escalation is routed by its timer.
+        """
+        if not self.caught_up():
+            return
         for ix in self.in_state(S.QUEUED):
             assert pick_agent(self.center.index, self.center.agents, ix, self.now, {}) is None
             w = self.waiting[ix.id]

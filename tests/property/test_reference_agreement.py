@@ -11,17 +11,18 @@ Three angles, each able to fail on its own:
   reference on the exact state the engine saw (the spy calls through; it never changes a
   decision). After every step, no waiting interaction may have an agent who could take it:
   the center routes greedily, so anything routable has been offered.
-- explicit examples for the defects these properties found, kept as strict xfails so they
-  turn into plain passing tests when the center is fixed.
+- explicit examples of the defects these properties found. One not yet fixed is a strict
+  xfail, so it turns red (drop the marker) when fixed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from unittest.mock import patch
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,12 +61,12 @@ from callbridge.domain.routing.reference import naive_pick_agent, naive_pick_int
 SKILLS = tuple(SkillId(s) for s in ("s0", "s1", "s2"))
 GROUPS = (GroupName("g0"), GroupName("g1"))
 OK = DispositionCode("ok")
-# Plain steps, and arbitrary floats: clock readings are arbitrary floats in production.
+# Round steps, and arbitrary floats: clock readings are arbitrary, and a deadline computed
+# as entered + wait can round below the wait (0.7 + 0.1 < 0.8).
 STEP_S = st.sampled_from([0.1, 0.25, 0.7, 1.0, 2.5])
-# CALLBACK is left out until a chat reaching a callback overflow no longer breaks tick():
-# see test_callback_overflow_of_a_chat_does_not_break_tick.
-OVERFLOW_KINDS = [OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.DISCONNECT]
-DT = st.one_of(st.just(0.0), STEP_S, st.floats(0.0, 4.0, allow_nan=False))
+DT = st.one_of(st.just(0.0), STEP_S, st.floats(0.0, 4.0))
+# Queues ask for low proficiency more often than high, so that agents often qualify.
+MIN_PROFICIENCY = st.sampled_from([1, 1, 2, 3, 5, 8, 10])
 
 # --- configuration --------------------------------------------------------------------------
 
@@ -94,14 +95,19 @@ def escalations(draw: st.DrawFn, required: dict[SkillId, int]) -> tuple[Escalati
 
 
 @st.composite
-def queues(draw: st.DrawFn, qid: QueueId, others: tuple[QueueId, ...]) -> Queue:
+def queues(
+    draw: st.DrawFn,
+    qid: QueueId,
+    others: tuple[QueueId, ...],
+    overflow_kinds: tuple[OverflowKind, ...] = tuple(OverflowKind),
+) -> Queue:
     skills = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=2))
-    required = {s: draw(st.integers(1, 10)) for s in skills}
+    required = {s: draw(MIN_PROFICIENCY) for s in skills}
     max_wait: float | None = None
     overflow: OverflowAction | None = None
     if draw(st.booleans()):
         max_wait = draw(st.sampled_from([1.0, 2.5, 6.0]))
-        kind = draw(st.sampled_from(OVERFLOW_KINDS))
+        kind = draw(st.sampled_from(overflow_kinds))
         if kind is OverflowKind.QUEUE and not others:
             kind = OverflowKind.DISCONNECT
         target = draw(st.sampled_from(others)) if kind is OverflowKind.QUEUE else None
@@ -132,12 +138,12 @@ class AgentSpec:
 
 AGENT_SPECS = st.builds(
     AgentSpec,
-    st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10)),
+    st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), min_size=2),
     st.frozensets(st.sampled_from(GROUPS)),
     st.fixed_dictionaries(
         {
-            Channel.VOICE: st.integers(0, 1),
-            Channel.CHAT: st.integers(0, 3),
+            Channel.VOICE: st.sampled_from([1, 1, 0]),
+            Channel.CHAT: st.sampled_from([2, 3, 1, 0]),
             Channel.EMAIL: st.integers(0, 2),
             Channel.SMS: st.integers(0, 1),
         }
@@ -158,14 +164,15 @@ def routing_states(
     # Waiting interactions: line order (seq) is time order, as the center keeps it.
     count = draw(st.integers(0, 8))
     waits = sorted(draw(st.lists(st.floats(0.0, 12.0), min_size=count, max_size=count)))
-    now = 12.0 + draw(st.floats(0.0, 1.0))
+    # Now is mostly after every entry; an entry after now is what a late tick shows the engine.
+    now = draw(st.floats(10.0, 13.0))
     interactions: dict[InteractionId, Interaction] = {}
     for seq, entered in enumerate(waits, start=1):
         iid = InteractionId(f"i{seq}")
         extra = draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), max_size=1))
         ix = Interaction(
             iid,
-            draw(st.sampled_from(list(Channel))),
+            draw(st.sampled_from([Channel.CHAT, *Channel])),
             Direction.INBOUND,
             "+15550100",
             "+15550199",
@@ -187,23 +194,27 @@ def routing_states(
             spec.skills,
             spec.capacity,
             spec.groups,
-            presence=draw(st.sampled_from(list(Presence))),
+            presence=draw(st.sampled_from([Presence.READY] * 3 + list(Presence))),
             idle_since=draw(st.floats(0.0, 12.0)),
             logged_in_at=0.0,
             busy_seconds=draw(st.floats(0.0, 6.0)),
             ordinal=ordinal,
         )
-        # Work in hand, sometimes one of the waiting interactions (a transfer to a queue).
-        held = draw(st.lists(st.sampled_from([*interactions, InteractionId("other")]), max_size=2))
-        for iid in held:
-            channel = interactions[iid].channel if iid in interactions else Channel.CHAT
-            agent.work[iid] = WorkItem(iid, channel, WorkPhase.BUSY)
+        # Work in hand: another chat, and one of the waiting interactions (as while the agent
+        # transfers it to a queue).
+        if draw(st.booleans()):
+            agent.work[InteractionId("other")] = WorkItem(
+                InteractionId("other"), Channel.CHAT, WorkPhase.BUSY
+            )
+        if draw(st.booleans()) and interactions:
+            ix = interactions[draw(st.sampled_from(sorted(interactions)))]
+            agent.work[ix.id] = WorkItem(ix.id, ix.channel, WorkPhase.BUSY)
         agents[agent.id] = agent
         index.set_agent(agent)
     return index, agents, interactions, now
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(routing_states(), st.dictionaries(st.sampled_from(["q0", "q1", "q2"]), st.integers(-1, 6)))
 def test_engine_agrees_on_any_state(
     state: tuple[RoutingIndex, dict[AgentId, Agent], dict[InteractionId, Interaction], float],
@@ -237,7 +248,6 @@ class Spy:
     """Checks each engine call the center makes against the reference, on the same state."""
 
     decisions: int = 0
-    calls: int = 0
     log: list[str] = field(default_factory=list)
 
     def pick_agent(
@@ -251,10 +261,10 @@ class Spy:
         decision = engine.pick_agent(index, agents, interaction, now, last_ordinal)
         expected = naive_pick_agent(agents, index.queues, interaction, now, last_ordinal)
         assert _chosen_agent(decision) == expected, (
-            f"at {now}: engine gave {interaction.id} to {_chosen_agent(decision)}, "
+            f"at {now}: the engine gave {interaction.id} to {_chosen_agent(decision)}, "
             f"the reference to {expected}; steps: {self.log}"
         )
-        self._count(decision)
+        self.decisions += decision is not None
         return decision
 
     def pick_interaction(
@@ -267,19 +277,16 @@ class Spy:
         decision = engine.pick_interaction(index, interactions, agent, now)
         expected = naive_pick_interaction({}, index.queues, interactions, agent, now)
         assert _chosen_interaction(decision) == expected, (
-            f"at {now}: engine gave {agent.id} {_chosen_interaction(decision)}, "
+            f"at {now}: the engine gave {agent.id} {_chosen_interaction(decision)}, "
             f"the reference {expected}; steps: {self.log}"
         )
-        self._count(decision)
-        return decision
-
-    def _count(self, decision: RoutingDecision | None) -> None:
-        self.calls += 1
         self.decisions += decision is not None
+        return decision
 
 
 @contextmanager
 def spying() -> Iterator[Spy]:
+    """The center's calls into the engine go through the spy, which calls the engine."""
     spy = Spy()
     with (
         patch.object(center_module, "pick_agent", spy.pick_agent),
@@ -289,15 +296,11 @@ def spying() -> Iterator[Spy]:
 
 
 OPS = (
-    "arrive",
-    "arrive",
-    "arrive",
-    "accept",
-    "accept",
+    *("arrive",) * 5,
+    *("accept",) * 2,
     "reject",
     "end_customer",
-    "end_agent",
-    "end_agent",
+    *("end_agent",) * 2,
     "hold",
     "resume",
     "transfer_queue",
@@ -308,36 +311,52 @@ OPS = (
     "logout",
     "callback",
     "skills",
+    "save_queue",
     "wait",
 )
 Op = tuple[float, str, int, int, int]
 OP = st.tuples(DT, st.sampled_from(OPS), st.integers(0, 9), st.integers(0, 9), st.integers(0, 2))
 
 
+@dataclass
+class World:
+    configs: list[tuple[Queue, Queue]]  # each queue, and a second configuration to switch to
+    specs: list[AgentSpec]
+    ready: list[bool]  # who is ready at the start
+    # Act without ticking first, as the services do (they tick on a timer of their own).
+    lagging: bool
+
+
 @st.composite
-def worlds(draw: st.DrawFn) -> tuple[list[tuple[Queue, Queue]], list[AgentSpec], list[bool]]:
-    """Queues (each with a second configuration to switch to), agents, who starts ready."""
+def worlds(draw: st.DrawFn) -> World:
+    lagging = draw(st.booleans())
+    # A late tick overflows into a queue at a time before what that queue has already seen,
+    # which breaks line order: test_a_late_tick_keeps_line_order. Until that is fixed, the
+    # lagging runs leave overflow to a queue out.
+    kinds = tuple(k for k in OverflowKind if not (lagging and k is OverflowKind.QUEUE))
     qids = tuple(QueueId(f"q{i}") for i in range(draw(st.integers(1, 3))))
-    configs = [(draw(queues(q, qids[:i])), draw(queues(q, qids[:i]))) for i, q in enumerate(qids)]
+    configs = [
+        (draw(queues(q, qids[:i], kinds)), draw(queues(q, qids[:i], kinds)))
+        for i, q in enumerate(qids)
+    ]
     specs = draw(st.lists(AGENT_SPECS, min_size=1, max_size=4))
-    ready = draw(st.lists(st.booleans(), min_size=len(specs), max_size=len(specs)))
-    return configs, specs, ready
+    ready = [draw(st.sampled_from([True, True, False])) for _ in specs]
+    return World(configs, specs, ready, lagging)
 
 
 class Driver:
-    """Runs operations against a center the way a well-behaved caller does: tick, then act."""
+    """Runs operations against a center, ticking before each one unless the world lags."""
 
-    def __init__(self, configs: list[tuple[Queue, Queue]], specs: list[AgentSpec]) -> None:
+    def __init__(self, world: World) -> None:
         self.center = ContactCenter()
-        self.configs = configs
-        self.using = [0] * len(configs)
-        self.specs = specs
+        self.world = world
+        self.using = [0] * len(world.configs)
         self.now = 0.0
         self.arrived = 0
         self.center.save_disposition(OK, "OK", 0.0)
-        for first, _ in configs:
+        for first, _ in world.configs:
             self.center.save_queue(first, 0.0)
-        for i, spec in enumerate(specs):
+        for i, spec in enumerate(world.specs):
             self.center.save_agent(
                 AgentId(f"a{i}"), f"agent {i}", spec.skills, spec.capacity, spec.groups, 0.0
             )
@@ -345,12 +364,14 @@ class Driver:
     def step(self, op: Op) -> list[Event]:
         dt, kind, i, j, k = op
         self.now += dt
-        events = self.center.tick(self.now)
-        try:
+        events = [] if self.world.lagging and kind != "wait" else self.center.tick(self.now)
+        with suppress(CallbridgeError):  # an operation this state does not allow: no change
             events += self._act(kind, i, j, k)
-        except CallbridgeError:
-            pass  # an operation this state does not allow: it must change nothing
         return events
+
+    def settled(self, op: Op) -> bool:
+        """Whether every deadline up to now has been acted on."""
+        return not self.world.lagging or op[1] == "wait"
 
     def _in(self, *states: InteractionState) -> list[Interaction]:
         found = [ix for ix in self.center.interactions.values() if ix.state in states]
@@ -358,8 +379,8 @@ class Driver:
 
     def _act(self, kind: str, i: int, j: int, k: int) -> list[Event]:
         c, now, s = self.center, self.now, InteractionState
-        agent = AgentId(f"a{i % len(self.specs)}")
-        queue = QueueId(f"q{j % len(self.configs)}")
+        agent = AgentId(f"a{i % len(self.world.specs)}")
+        queue = QueueId(f"q{j % len(self.world.configs)}")
         if kind == "arrive":
             self.arrived += 1
             iid = InteractionId(f"i{self.arrived}")
@@ -372,9 +393,9 @@ class Driver:
         if kind in ("ready", "not_ready", "logout", "skills"):
             return self._agent_op(kind, agent, j, k)
         if kind == "save_queue":
-            n = j % len(self.configs)
+            n = j % len(self.world.configs)
             self.using[n] = 1 - self.using[n]
-            return c.save_queue(self.configs[n][self.using[n]], now)
+            return c.save_queue(self.world.configs[n][self.using[n]], now)
         states = {
             "accept": (s.OFFERED,),
             "reject": (s.OFFERED,),
@@ -407,7 +428,8 @@ class Driver:
         if kind == "transfer_queue":
             return c.transfer_to_queue(ix.id, holder, queue, now)
         if kind == "transfer_agent":
-            return c.transfer_to_agent(ix.id, holder, AgentId(f"a{j % len(self.specs)}"), now)
+            target = AgentId(f"a{j % len(self.world.specs)}")
+            return c.transfer_to_agent(ix.id, holder, target, now)
         if kind == "wrap_up":
             return c.wrap_up(ix.id, holder, OK if k else None, "notes" if k > 1 else None, now)
         return c.request_callback(ix.id, "+15550123", now)
@@ -431,7 +453,7 @@ class Driver:
         return c.save_agent(agent, current.name, skills, None, current.groups, now)
 
     def routable_left_waiting(self) -> list[str]:
-        """Waiting interactions some agent could take right now: there must be none."""
+        """Waiting interactions that some agent could take right now."""
         c = self.center
         found = []
         for ix in self._in(InteractionState.QUEUED):
@@ -441,28 +463,122 @@ class Driver:
         return found
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(worlds(), st.lists(OP, max_size=40))
-def test_center_decides_like_the_reference(
-    world: tuple[list[tuple[Queue, Queue]], list[AgentSpec], list[bool]], ops: list[Op]
-) -> None:
-    configs, specs, ready = world
-    offers = 0
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.lists(OP, min_size=20, max_size=50))
+def test_center_decides_like_the_reference(world: World, ops: list[Op]) -> None:
+    routed = 0
     with spying() as spy:
-        driver = Driver(configs, specs)
-        for n, starts_ready in enumerate(ready):
-            if starts_ready:
-                driver.step((0.0, "ready", n, 0, 0))
-        for op in ops:
+        driver = Driver(world)
+        steps = [(0.0, "ready", n, 0, 0) for n, r in enumerate(world.ready) if r] + ops
+        for op in steps:
             spy.log.append(f"{driver.now + op[0]}: {op[1:]}")
             events = driver.step(op)
-            offers += sum(
+            routed += sum(
                 1
                 for e in events
                 if isinstance(e, InteractionOffered) and e.decision.trigger is not Trigger.TRANSFER
             )
-            left = driver.routable_left_waiting()
-            assert not left, f"after {spy.log}: {left}"
-    # The spy saw every routed offer: if the center stopped calling the engine through these
-    # names, this test would otherwise pass without checking anything.
-    assert spy.decisions == offers
+            if driver.settled(op):
+                left = driver.routable_left_waiting()
+                assert not left, f"routable but waiting after {spy.log}: {left}"
+    # Every routed offer went through the spy: were the center to stop calling the engine
+    # through these names, this test would otherwise pass without checking a decision.
+    assert spy.decisions == routed
+
+
+# --- defects found by the properties above, as examples ---------------------------------------
+# A strict xfail turns red when its defect is fixed: then drop the marker, and widen the
+# property above that works around it.
+
+
+def _center(queue: Queue, skills: dict[SkillId, int], now: float = 0.0) -> ContactCenter:
+    """A center with one queue and one ready voice agent."""
+    c = ContactCenter()
+    c.save_queue(queue, now)
+    c.save_agent(AgentId("a"), "agent a", skills, {Channel.VOICE: 1}, (), now)
+    c.login(AgentId("a"), now)
+    return c
+
+
+def _arrive(c: ContactCenter, iid: str, queue: str, now: float) -> list[Event]:
+    c.create_interaction(InteractionId(iid), Channel.VOICE, Direction.INBOUND, "+1", "+2", {}, now)
+    return c.enqueue(InteractionId(iid), QueueId(queue), now)
+
+
+def _offered(events: list[Event]) -> list[tuple[InteractionId, AgentId]]:
+    return [(e.interaction_id, e.agent_id) for e in events if isinstance(e, InteractionOffered)]
+
+
+X = SkillId("x")
+
+
+def test_escalation_happens_at_any_clock_reading() -> None:
+    queue = Queue(
+        QueueId("q"),
+        "q",
+        (SkillRequirement(X, 5),),
+        escalation=(RelaxProficiency(0.1, X, 1),),
+    )
+    c = _center(queue, {X: 1})
+    c.set_ready(AgentId("a"), 0.0)
+    _arrive(c, "i", "q", 0.7)  # 0.7 + 0.1 == 0.7999999999999999
+    assert _offered(c.tick(0.8)) == [(InteractionId("i"), AgentId("a"))]
+
+
+def test_a_saved_queue_without_max_wait_lets_its_line_wait() -> None:
+    first = Queue(
+        QueueId("q"),
+        "q",
+        (SkillRequirement(X, 5),),
+        max_wait_s=5.0,
+        overflow=OverflowAction(OverflowKind.DISCONNECT),
+    )
+    c = _center(first, {})
+    _arrive(c, "i", "q", 0.0)
+    c.save_queue(Queue(QueueId("q"), "q", (SkillRequirement(X, 5),)), 1.0)
+    c.tick(10.0)
+    assert c.interaction(InteractionId("i")).state is InteractionState.QUEUED
+
+
+def test_a_saved_queue_with_escalation_escalates_its_line() -> None:
+    first = Queue(QueueId("q"), "q", (SkillRequirement(X, 5),))
+    c = _center(first, {X: 1})
+    c.set_ready(AgentId("a"), 0.0)
+    _arrive(c, "i", "q", 0.0)
+    relaxed = Queue(
+        QueueId("q"), "q", (SkillRequirement(X, 5),), escalation=(RelaxProficiency(10.0, X, 1),)
+    )
+    c.save_queue(relaxed, 1.0)
+    assert _offered(c.tick(10.0)) == [(InteractionId("i"), AgentId("a"))]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tick() acts on a late timer at the timer's time: an overflow enters the target "
+    "queue dated before someone already in line there, behind them in seq order, and the "
+    "engine (which walks a line in seq order) serves the one who waited less",
+)
+def test_a_late_tick_keeps_line_order() -> None:
+    a = Queue(
+        QueueId("a"),
+        "a",
+        max_wait_s=5.0,
+        overflow=OverflowAction(OverflowKind.QUEUE, QueueId("b")),
+    )
+    c = _center(Queue(QueueId("b"), "b"), {})
+    c.save_queue(a, 0.0)
+    _arrive(c, "x", "a", 0.0)
+    _arrive(c, "y", "b", 6.0)  # the max-wait at 5 has not been ticked yet
+    c.tick(7.0)  # x enters b at 5, before y
+    assert _offered(c.set_ready(AgentId("a"), 8.0)) == [(InteractionId("x"), AgentId("a"))]
+
+
+def test_a_late_tick_frees_an_agent_for_who_arrived_meanwhile() -> None:
+    queue = Queue(QueueId("q"), "q", wrap_up=WrapUpPolicy(duration_s=2.0))
+    c = _center(queue, {})
+    c.set_ready(AgentId("a"), 0.0)
+    _arrive(c, "x", "q", 0.0)
+    c.accept(InteractionId("x"), AgentId("a"), 0.0)
+    c.end(InteractionId("x"), "agent", 0.0, AgentId("a"))  # wrap-up until 2.0
+    _arrive(c, "y", "q", 2.3)  # the services act without ticking first
+    assert _offered(c.tick(2.5)) == [(InteractionId("y"), AgentId("a"))]

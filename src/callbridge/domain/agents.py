@@ -11,6 +11,7 @@ from callbridge.domain.ids import AgentId, GroupName, InteractionId, SkillId
 from callbridge.domain.queues import Requirement, check_proficiency
 
 MISSED_REASON = "missed"
+_VOICE = Channel.VOICE  # enum attribute look-ups are slow on Python 3.11; these run per decision
 
 
 class Presence(StrEnum):
@@ -19,6 +20,9 @@ class Presence(StrEnum):
     LOGGED_OUT = "logged_out"
     NOT_READY = "not_ready"
     READY = "ready"
+
+
+_READY = Presence.READY
 
 
 class AgentState(StrEnum):
@@ -92,19 +96,32 @@ class Agent:
 
     def can_take(self, channel: Channel) -> bool:
         """Ready, and room in that channel. A voice call is exclusive of all other work."""
-        if self.presence is not Presence.READY:
+        if self.presence is not _READY:
             return False
         if not self.work:
             return self.capacity.get(channel, 0) > 0
-        if channel is Channel.VOICE:
+        if channel is _VOICE:
             return False
-        if any(item.channel is Channel.VOICE for item in self.work.values()):
-            return False
-        return self.load(channel) < self.capacity.get(channel, 0)
+        load = 0
+        for item in self.work.values():
+            if item.channel is _VOICE:
+                return False
+            if item.channel is channel:
+                load += 1
+        return load < self.capacity.get(channel, 0)
 
     def is_available(self) -> bool:
         """Could take something in some channel: the routing index holds exactly these agents."""
-        return any(self.can_take(channel) for channel in Channel)
+        if self.presence is not _READY:
+            return False
+        if not self.work:
+            return any(n > 0 for n in self.capacity.values())
+        loads: dict[Channel, int] = {}
+        for item in self.work.values():
+            if item.channel is _VOICE:
+                return False
+            loads[item.channel] = loads.get(item.channel, 0) + 1
+        return any(c is not _VOICE and loads.get(c, 0) < n for c, n in self.capacity.items())
 
     def load_ratio(self) -> float:
         """The fullest channel's share of its capacity: 0 idle, 1 full."""

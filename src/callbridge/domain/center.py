@@ -8,6 +8,8 @@ consequences come back as further events in the same list.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -69,6 +71,18 @@ DEFAULT_OFFER_TIMEOUT_S = 15.0
 NO_QUEUE_WRAP_UP = WrapUpPolicy(duration_s=0.0)
 
 
+def when_waited(entered: float, wait: float) -> float:
+    """The first clock reading at which `now - entered >= wait`.
+
+    Not simply `entered + wait`: that sum can round down (0.7 + 0.1 < 0.8), and a timer set
+    there finds the wait one ulp short, so nothing escalates or overflows.
+    """
+    at = entered + wait
+    while at - entered < wait:
+        at = math.nextafter(at, math.inf)
+    return at
+
+
 @dataclass(frozen=True, slots=True)
 class Disposition:
     code: DispositionCode
@@ -88,6 +102,10 @@ class ContactCenter:
         # stores their final form.
         self.closed: list[Interaction] = []
         self._last_ordinal: dict[QueueId, int] = {}
+        # When the latest interaction entered a queue. A deadline acted on later than that is
+        # dated then, not at the deadline: the line stays in entry order, and nobody's wait is
+        # negative when an agent freed by the deadline looks for work.
+        self._last_entry_at = 0.0
         self.next_ordinal = 0
 
     @property
@@ -131,6 +149,8 @@ class ContactCenter:
         for iid in list(self.index.waiting_in(queue.id)):
             ix = self.interactions[iid]
             if ix.state is S.QUEUED:
+                # The levels and max wait may have changed: time the rest of the wait anew.
+                self.schedule_queue_timers(ix, queue, now)
                 self.dispatch_interaction(ix, now, events)
         return events
 
@@ -320,6 +340,7 @@ class ContactCenter:
         ix.queue_id, ix.priority, ix.seq = queue.id, priority, self.next_seq
         ix.queue_entered_at, ix.escalation_level, ix.agent_id = now, 0, None
         self.next_seq += 1
+        self._last_entry_at = max(self._last_entry_at, now)
         self.index.add_waiting(ix)
         events.append(
             InteractionQueued(
@@ -337,14 +358,16 @@ class ContactCenter:
     def schedule_queue_timers(self, ix: Interaction, queue: Queue, now: float) -> None:
         assert ix.queue_entered_at is not None
         waited = now - ix.queue_entered_at
-        ix.escalation_level = max(ix.escalation_level, queue.level_at(waited))
+        # Not max() with the old level: that may come from the queue's rules before a change.
+        ix.escalation_level = queue.level_at(waited)
         step = queue.next_level_after(waited)
         if step is not None:
-            self.timers.add(ix.queue_entered_at + step, TimerKind.ESCALATION, ix.id, ix.seq)
+            at = when_waited(ix.queue_entered_at, step)
+            self.timers.add(at, TimerKind.ESCALATION, ix.id, ix.seq)
         if queue.max_wait_s is not None and ix.callback_number is None:
             # Never in the past: one that went back to its place after waiting out max_wait
             # overflows from now, so no event is dated before the ones already told.
-            at = max(now, ix.queue_entered_at + queue.max_wait_s)
+            at = max(now, when_waited(ix.queue_entered_at, queue.max_wait_s))
             self.timers.add(at, TimerKind.MAX_WAIT, ix.id, ix.seq)
 
     # --- routing ---------------------------------------------------------------------------
@@ -690,7 +713,7 @@ class ContactCenter:
         return events
 
     def _on_timer(self, timer: Timer, ix: Interaction, events: list[Event]) -> None:
-        at = timer.at
+        at = max(timer.at, self._last_entry_at)
         if timer.kind is TimerKind.OFFER_TIMEOUT:
             if ix.state is S.OFFERED and ix.version == timer.token and ix.agent_id is not None:
                 events += self._miss(ix, self.agents[ix.agent_id], "timeout", at)
@@ -707,27 +730,49 @@ class ContactCenter:
             queue = self.index.queues[ix.queue_id]
             if timer.kind is TimerKind.ESCALATION:
                 self._escalate(ix, queue, at, events)
-            elif ix.callback_number is None:
+            elif (
+                ix.callback_number is None
+                and queue.max_wait_s is not None
+                and at - (ix.queue_entered_at or 0.0) >= queue.max_wait_s
+            ):  # the queue's max wait may have changed, or gone, since the timer was set
                 self._overflow(ix, queue, at, events)
 
     def _escalate(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
         assert ix.queue_entered_at is not None
         level = queue.level_at(now - ix.queue_entered_at)
-        if level > ix.escalation_level:
-            ix.escalation_level = level
-            events.append(
-                InteractionEscalated(
-                    at=now,
-                    interaction_id=ix.id,
-                    queue_id=queue.id,
-                    level=level,
-                    requirement=queue.levels[level].describe(),
-                )
+        if level <= ix.escalation_level:
+            return
+        # Those ahead in line who entered at the same instant reach this level now too, but
+        # their timers can come later (a missed offer sets them again): they go first.
+        line = self.index.waiting[queue.id][(ix.priority, ix.channel)]
+        i = bisect.bisect_left(line, (ix.seq, ix.id))
+        ahead: list[Interaction] = []
+        while i > 0 and self.interactions[line[i - 1][1]].queue_entered_at == ix.queue_entered_at:
+            i -= 1
+            ahead.append(self.interactions[line[i][1]])
+        for other in [*reversed(ahead), ix]:
+            if other.state is S.QUEUED and level > other.escalation_level:
+                self._raise_level(other, queue, level, now, events)
+
+    def _raise_level(
+        self, ix: Interaction, queue: Queue, level: int, now: float, events: list[Event]
+    ) -> None:
+        assert ix.queue_entered_at is not None
+        ix.escalation_level = level
+        events.append(
+            InteractionEscalated(
+                at=now,
+                interaction_id=ix.id,
+                queue_id=queue.id,
+                level=level,
+                requirement=queue.levels[level].describe(),
             )
-            step = queue.next_level_after(now - ix.queue_entered_at)
-            if step is not None:
-                self.timers.add(ix.queue_entered_at + step, TimerKind.ESCALATION, ix.id, ix.seq)
-            self.dispatch_interaction(ix, now, events)
+        )
+        step = queue.next_level_after(now - ix.queue_entered_at)
+        if step is not None:
+            at = when_waited(ix.queue_entered_at, step)
+            self.timers.add(at, TimerKind.ESCALATION, ix.id, ix.seq)
+        self.dispatch_interaction(ix, now, events)
 
     def _overflow(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
         action = queue.overflow

@@ -162,12 +162,16 @@ class Queue:
         object.__setattr__(self, "level_starts", starts)
 
     def level_at(self, waited_s: float) -> int:
-        """The escalation level of an interaction that has waited `waited_s` in this queue."""
-        return bisect.bisect_right(self.level_starts, waited_s) - 1
+        """The escalation level of an interaction that has waited `waited_s` in this queue.
+
+        Never below 0: a wait read on a clock behind the entry is negative, and level -1 would
+        index levels[-1], the widest level, where it should be the first.
+        """
+        return max(0, bisect.bisect_right(self.level_starts, waited_s) - 1)
 
     def next_level_after(self, waited_s: float) -> float | None:
         """The wait at which the next escalation level starts, if any."""
-        i = bisect.bisect_right(self.level_starts, waited_s)
+        i = max(1, bisect.bisect_right(self.level_starts, waited_s))  # as level_at: never below 0
         return self.level_starts[i] if i < len(self.level_starts) else None
 
 

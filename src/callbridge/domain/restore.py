@@ -52,10 +52,14 @@ def restore(
             holder.work[ix.id] = WorkItem(ix.id, ix.channel, phase)
         if ix.state is S.QUEUED and ix.queue_id in center.queues:
             waiting.append(ix)
+        # A deadline passed while down is acted on now, not dated back into the outage (where
+        # its consequences, such as offers nobody could see, would be dated too).
         elif ix.state is S.OFFERED and ix.offer_deadline is not None:
-            center.timers.add(ix.offer_deadline, TimerKind.OFFER_TIMEOUT, ix.id, ix.version)
+            at = max(now, ix.offer_deadline)
+            center.timers.add(at, TimerKind.OFFER_TIMEOUT, ix.id, ix.version)
         elif ix.state is S.ENDED and ix.wrap_up_deadline is not None:
-            center.timers.add(ix.wrap_up_deadline, TimerKind.WRAP_UP_END, ix.id, ix.version)
+            at = max(now, ix.wrap_up_deadline)
+            center.timers.add(at, TimerKind.WRAP_UP_END, ix.id, ix.version)
     for agent in center.agents.values():
         if agent.work and agent.busy_since is None:
             agent.busy_since = now

@@ -70,7 +70,7 @@ def naive_pick_interaction(
     """
     best: Interaction | None = None
     for ix in interactions.values():
-        if ix.state is not InteractionState.QUEUED or ix.queue_id not in queues:
+        if ix.state is not InteractionState.QUEUED or ix.queue_id is None:
             continue
         if not may_take(agent, queues[ix.queue_id], ix, now):
             continue
