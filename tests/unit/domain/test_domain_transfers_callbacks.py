@@ -195,7 +195,7 @@ def test_transfer_to_yourself_or_to_nobody_is_refused() -> None:
     center = two_queues()
     with pytest.raises(InvalidInput) as info:
         center.transfer_to_agent(I1, ANN, ANN, 10.0)
-    assert info.value.details["field"] == "agent_id"
+    assert info.value.details["field"] == "to_agent_id"
     with pytest.raises(NotFound) as not_found:
         center.transfer_to_agent(I1, ANN, AgentId("ghost"), 10.0)
     assert not_found.value.details["field"] == "agent_id"
