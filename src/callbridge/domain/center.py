@@ -553,7 +553,11 @@ class ContactCenter:
             queue_id=ix.queue_id or QueueId(""),
             agent_id=target_id,
             level=ix.escalation_level,
-            requirement=queue.levels[0].describe() if queue else "any agent",
+            requirement=(
+                queue.level_texts[min(ix.escalation_level, len(queue.levels) - 1)]
+                if queue
+                else "any agent"
+            ),
             strategy="direct",
             rule=f"transferred by agent {agent_id}",
             candidates_total=1,
@@ -766,7 +770,7 @@ class ContactCenter:
                 interaction_id=ix.id,
                 queue_id=queue.id,
                 level=level,
-                requirement=queue.levels[level].describe(),
+                requirement=queue.level_texts[level],
             )
         )
         step = queue.next_level_after(now - ix.queue_entered_at)

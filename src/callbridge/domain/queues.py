@@ -142,6 +142,7 @@ class Queue:
     # Derived: requirement at each escalation level and the wait at which each level starts.
     levels: tuple[Requirement, ...] = field(init=False, repr=False, compare=False)
     level_starts: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    level_texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -166,6 +167,7 @@ class Queue:
         levels, starts = _build_levels(self.requirements, self.escalation)
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "level_starts", starts)
+        object.__setattr__(self, "level_texts", tuple(r.describe() for r in levels))
 
     def level_at(self, waited_s: float) -> int:
         """The escalation level of an interaction that has waited `waited_s` in this queue.

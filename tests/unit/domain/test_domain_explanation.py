@@ -76,7 +76,7 @@ def test_a_decision_reads_as_sentences() -> None:
         "interaction_waiting: queue support at escalation level 0 needs billing>=5",
         "chose agent ann by most_skilled: proficiency 9 in the required skills, the highest "
         "(ties to longest idle); best of 2 candidate(s)",
-        "2 agent(s) could take it",
+        "5 agent(s) free for this queue, 2 ranked by most_skilled",
     ]
     assert "passed over bob: ranked lower by most_skilled (score -6, 1, 2)" in lines
     assert "passed over dan: no room for voice" in lines
@@ -124,8 +124,21 @@ def test_a_big_pool_keeps_the_winner_and_counts_the_rest() -> None:
         agent(center, f"agent{n:02d}", now=float(n))
     decision = one(arrive(center, "i1", now=100.0), InteractionOffered).decision
     assert decision.agent_id == "agent00"
-    assert decision.candidates_total == MAX_LISTED + 5
+    # longest idle reads the front of the queue's idle order: one ranked, the pool counted
+    assert (decision.candidates_total, decision.pool_size) == (1, MAX_LISTED + 5)
     assert [c.agent_id for c in decision.agent_candidates] == ["agent00"]
+    assert decision.rule.startswith("idle 100.0s, the longest of the 30 free agent(s)")
+
+
+def test_a_big_pool_under_another_strategy_lists_the_best_ranked() -> None:
+    center = center_with(Queue(SUPPORT, "Support", strategy=Strategy.ROUND_ROBIN))
+    for n in range(MAX_LISTED + 5):
+        agent(center, f"agent{n:02d}", now=float(n))
+    decision = one(arrive(center, "i1", now=100.0), InteractionOffered).decision
+    assert (decision.candidates_total, decision.pool_size) == (MAX_LISTED + 5, MAX_LISTED + 5)
+    listed = [c.agent_id for c in decision.agent_candidates]
+    assert len(listed) == MAX_LISTED
+    assert listed[0] == decision.agent_id
 
 
 def test_decisions_are_deterministic() -> None:

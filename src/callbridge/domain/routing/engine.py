@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 
 from callbridge.domain.agents import Agent
@@ -22,13 +23,26 @@ from callbridge.domain.routing.explanation import (
     Trigger,
     WaitingCandidate,
 )
-from callbridge.domain.routing.index import RoutingIndex
+from callbridge.domain.routing.index import IdleEntry, RoutingIndex
 from callbridge.domain.routing.strategies import STRATEGIES, Context, rule_text
 
 
 def meets_extra_skills(agent: Agent, interaction: Interaction) -> bool:
     skills = agent.skills
     return all(skills.get(s, 0) >= p for s, p in interaction.extra_skills.items())
+
+
+def _unable(agent: Agent, lowest: int, level: int, interaction: Interaction) -> str | None:
+    """Why a free agent of the queue cannot take this interaction now, or None if it can."""
+    if lowest > level:
+        return f"qualifies from level {lowest}, the interaction is at level {level}"
+    if not agent.can_take(interaction.channel):
+        return f"no room for {interaction.channel.value}"
+    if interaction.id in agent.work:
+        return "already holds this interaction"
+    if interaction.extra_skills and not meets_extra_skills(agent, interaction):
+        return "lacks a skill this interaction needs"
+    return None
 
 
 def pick_agent(
@@ -42,55 +56,90 @@ def pick_agent(
     assert queue_id is not None and interaction.queue_entered_at is not None
     queue = index.queues[queue_id]
     level = queue.level_at(now - interaction.queue_entered_at)
-    requirement = queue.levels[level]
-    channel = interaction.channel
-    candidates: list[Agent] = []
+    pool = index.available[queue_id]
     passed: list[PassedOver] = []
-    for agent_id, lowest in index.available[queue_id].items():
-        agent = agents[agent_id]
-        if lowest > level:
-            if len(passed) < MAX_LISTED:
-                passed.append(
-                    PassedOver(
-                        agent_id,
-                        f"qualifies from level {lowest}, the interaction is at level {level}",
-                    )
-                )
-        elif not agent.can_take(channel):
-            if len(passed) < MAX_LISTED:
-                passed.append(PassedOver(agent_id, f"no room for {channel.value}"))
-        elif interaction.id in agent.work:
-            if len(passed) < MAX_LISTED:
-                passed.append(PassedOver(agent_id, "already holds this interaction"))
-        elif interaction.extra_skills and not meets_extra_skills(agent, interaction):
-            if len(passed) < MAX_LISTED:
-                passed.append(PassedOver(agent_id, "lacks a skill this interaction needs"))
-        else:
-            candidates.append(agent)
-    if not candidates:
-        return None
-    ctx = Context(requirement, now, last_ordinal.get(queue_id, -1))
-    key = STRATEGIES[queue.strategy]
-    if len(candidates) <= MAX_LISTED:
-        ranked = sorted(candidates, key=lambda a: key(a, ctx))
-        best = ranked[0]
-        listed = tuple(AgentCandidate(a.id, key(a, ctx)) for a in ranked)
+    ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
+    heap = index.idle_order.get(queue_id)
+    if heap is not None:
+        best = _front_of_idle_order(index, agents, heap, pool, level, interaction, passed)
+        if best is None:
+            return None
+        listed: tuple[AgentCandidate, ...] = (
+            AgentCandidate(best.id, (best.idle_since, best.ordinal)),
+        )
+        ranked = 1
+        rule = (
+            f"idle {now - best.idle_since:.1f}s, the longest of the {len(pool)} free "
+            f"agent(s) in this queue's idle order who could take it"
+        )
     else:
-        best = min(candidates, key=lambda a: key(a, ctx))
-        listed = (AgentCandidate(best.id, key(best, ctx)),)
+        key = STRATEGIES[queue.strategy]
+        candidates: list[Agent] = []
+        for agent_id, lowest in pool.items():
+            agent = agents[agent_id]
+            reason = _unable(agent, lowest, level, interaction)
+            if reason is None:
+                candidates.append(agent)
+            elif len(passed) < MAX_LISTED:
+                passed.append(PassedOver(agent_id, reason))
+        if not candidates:
+            return None
+        scored = sorted((key(a, ctx), a.ordinal, a) for a in candidates)
+        best = scored[0][2]
+        listed = tuple(AgentCandidate(a.id, k) for k, _, a in scored[:MAX_LISTED])
+        ranked = len(candidates)
+        rule = rule_text(queue.strategy, best, ctx, ranked)
     return RoutingDecision(
         trigger=Trigger.INTERACTION_WAITING,
         interaction_id=interaction.id,
         queue_id=queue_id,
         agent_id=best.id,
         level=level,
-        requirement=requirement.describe(),
+        requirement=queue.level_texts[level],
         strategy=queue.strategy.value,
-        rule=rule_text(queue.strategy, best, ctx, len(candidates)),
+        rule=rule,
         agent_candidates=listed,
         passed_over=tuple(passed),
-        candidates_total=len(candidates),
+        candidates_total=ranked,
+        pool_size=len(pool),
     )
+
+
+def _front_of_idle_order(
+    index: RoutingIndex,
+    agents: Mapping[AgentId, Agent],
+    heap: list[IdleEntry],
+    pool: Mapping[AgentId, int],
+    level: int,
+    interaction: Interaction,
+    passed: list[PassedOver],
+) -> Agent | None:
+    """The longest-idle free agent who can take the interaction, from the queue's heap.
+
+    Stale entries (the agent is no longer free, or freed again since) are dropped on the way;
+    agents who are free but cannot take this one are put back afterwards.
+    """
+    skipped: list[IdleEntry] = []
+    best: Agent | None = None
+    while heap:
+        idle, ordinal, epoch, agent_id = heap[0]
+        if agent_id not in pool or not index.is_current(agent_id, epoch):
+            heapq.heappop(heap)
+            continue
+        agent = agents[agent_id]
+        if agent.idle_since != idle:  # changed without a sync: file it under its real time
+            heapq.heapreplace(heap, (agent.idle_since, ordinal, epoch, agent_id))
+            continue
+        reason = _unable(agent, pool[agent_id], level, interaction)
+        if reason is None:
+            best = agent
+            break
+        if len(passed) < MAX_LISTED:
+            passed.append(PassedOver(agent_id, reason))
+        skipped.append(heapq.heappop(heap))
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return best
 
 
 def pick_interaction(
@@ -138,7 +187,7 @@ def pick_interaction(
         queue_id=best_queue.id,
         agent_id=agent.id,
         level=level,
-        requirement=best_queue.levels[level].describe(),
+        requirement=best_queue.level_texts[level],
         strategy="priority_then_age",
         rule=(
             f"priority {best.priority}, waited {now - best.queue_entered_at:.1f}s: first in "

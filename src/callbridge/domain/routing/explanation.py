@@ -49,7 +49,8 @@ class RoutingDecision:
     agent_candidates: tuple[AgentCandidate, ...] = ()
     passed_over: tuple[PassedOver, ...] = ()
     waiting_candidates: tuple[WaitingCandidate, ...] = ()
-    candidates_total: int = 0
+    candidates_total: int = 0  # agents ranked by the strategy (1 when taken from idle order)
+    pool_size: int = 0  # agents free for the queue when the decision was made
 
     def describe(self) -> list[str]:
         """The decision in sentences, for people."""
@@ -59,7 +60,10 @@ class RoutingDecision:
             f"chose agent {self.agent_id} by {self.strategy}: {self.rule}",
         ]
         if self.trigger is Trigger.INTERACTION_WAITING:
-            lines.append(f"{self.candidates_total} agent(s) could take it")
+            lines.append(
+                f"{self.pool_size} agent(s) free for this queue, "
+                f"{self.candidates_total} ranked by {self.strategy}"
+            )
         for c in self.agent_candidates:
             if c.agent_id != self.agent_id:
                 lines.append(

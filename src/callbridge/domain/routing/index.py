@@ -10,6 +10,7 @@ which lets a freed agent stop at the first entry it is not yet allowed to take.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -17,11 +18,13 @@ from callbridge.domain.agents import Agent
 from callbridge.domain.channels import Channel
 from callbridge.domain.ids import AgentId, GroupName, InteractionId, QueueId, SkillId
 from callbridge.domain.interactions import Interaction
-from callbridge.domain.queues import Queue
+from callbridge.domain.queues import Queue, Strategy
 
 Level = tuple[QueueId, int]
 BucketKey = tuple[int, Channel]  # (priority, channel)
 Entry = tuple[int, InteractionId]  # (seq, id)
+# (idle_since, ordinal, epoch, agent): the longest-idle order of a queue's free agents
+IdleEntry = tuple[float, int, int, AgentId]
 
 
 class RoutingIndex:
@@ -40,6 +43,13 @@ class RoutingIndex:
         # queue -> available agent -> that lowest level
         self.available: dict[QueueId, dict[AgentId, int]] = {}
         self._available_agents: set[AgentId] = set()
+        # Longest-idle queues keep their free agents in a heap, so a decision looks at the
+        # front instead of every free agent. Entries are never removed in place: an entry whose
+        # epoch is not the agent's current one is dropped when it reaches the front.
+        self.idle_order: dict[QueueId, list[IdleEntry]] = {}
+        self._epoch: dict[AgentId, int] = {}
+        self._idle_key: dict[AgentId, float] = {}
+        self._next_epoch = 0
         # queue -> (priority, channel) -> sorted entries
         self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
 
@@ -65,11 +75,20 @@ class RoutingIndex:
                 self._levels_any.add(key)
         for agent_id in self._agents_for_queue(queue):
             self._refresh_agent_queue(self._agents[agent_id], queue)
+        self.idle_order.pop(queue.id, None)
+        if queue.strategy is Strategy.LONGEST_IDLE:
+            heap = [
+                (a.idle_since, a.ordinal, self._epoch[a.id], a.id)
+                for a in (self._agents[i] for i in self.available[queue.id])
+            ]
+            heapq.heapify(heap)
+            self.idle_order[queue.id] = heap
 
     def remove_queue(self, queue_id: QueueId) -> None:
         self._forget_queue_levels(queue_id)
         del self.queues[queue_id]
         del self.available[queue_id]
+        self.idle_order.pop(queue_id, None)
         del self.waiting[queue_id]
         for levels in self.agent_levels.values():
             levels.pop(queue_id, None)
@@ -140,8 +159,25 @@ class RoutingIndex:
         self.agent_levels.pop(agent_id, None)
 
     def sync_availability(self, agent: Agent) -> None:
-        """Call after anything that may change whether the agent can take work."""
-        self._set_available(agent.id, agent.is_available())
+        """Call after anything that may change whether the agent can take work or its idle time."""
+        available = agent.is_available()
+        if available != (agent.id in self._available_agents):
+            self._set_available(agent.id, available)
+        elif available and self._idle_key.get(agent.id) != agent.idle_since:
+            self._push_idle(agent)
+
+    def is_current(self, agent_id: AgentId, epoch: int) -> bool:
+        return self._epoch.get(agent_id) == epoch
+
+    def _push_idle(self, agent: Agent) -> None:
+        self._next_epoch += 1
+        epoch = self._epoch[agent.id] = self._next_epoch
+        self._idle_key[agent.id] = agent.idle_since
+        entry = (agent.idle_since, agent.ordinal, epoch, agent.id)
+        for queue_id in self.agent_levels.get(agent.id, {}):
+            heap = self.idle_order.get(queue_id)
+            if heap is not None:
+                heapq.heappush(heap, entry)
 
     def _set_available(self, agent_id: AgentId, available: bool) -> None:
         if available == (agent_id in self._available_agents):
@@ -151,6 +187,7 @@ class RoutingIndex:
             self._available_agents.add(agent_id)
             for queue_id, level in levels.items():
                 self.available[queue_id][agent_id] = level
+            self._push_idle(self._agents[agent_id])
         else:
             self._available_agents.discard(agent_id)
             for queue_id in levels:
