@@ -147,8 +147,10 @@ def test_a_call_from_arrival_to_wrap_up(client: TestClient, clock: ManualClock) 
     decision = routing["decisions"][0]
     assert decision["agent_id"] == "bob"
     assert decision["strategy"] == "longest_idle"
-    assert [c["agent_id"] for c in decision["agent_candidates"]] == ["bob", "ann"]
-    assert any("passed over ann" in line for line in routing["explanation"][0])
+    assert decision["pool_size"] == 2  # both were free; bob had been idle longest
+    assert [c["agent_id"] for c in decision["agent_candidates"]] == ["bob"]
+    assert "2 agent(s) free for this queue, 1 ranked by longest_idle" in routing["explanation"][0]
+    assert routing["explanation"][0][1].startswith("chose agent bob by longest_idle: idle 10.0s")
 
     log = ok(client.get(f"/interactions/{iid}/events"))
     assert [e["kind"] for e in log][-3:] == [

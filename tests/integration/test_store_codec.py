@@ -202,6 +202,7 @@ def test_an_offer_keeps_its_routing_decision_as_a_nested_object() -> None:
             {"interaction_id": "i", "queue_id": "q", "priority": 2, "waited_s": 4.5}
         ],
         "candidates_total": 1,
+        "pool_size": 0,
     }
 
 

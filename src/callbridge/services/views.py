@@ -104,6 +104,11 @@ def describe(decision: dict[str, JsonValue]) -> list[str]:
         f"chose agent {decision.get('agent_id')} by {decision.get('strategy')}: "
         f"{decision.get('rule')}",
     ]
+    if decision.get("trigger") == "interaction_waiting":
+        lines.append(
+            f"{decision.get('pool_size')} agent(s) free for this queue, "
+            f"{decision.get('candidates_total')} ranked by {decision.get('strategy')}"
+        )
     chosen = decision.get("agent_id")
     for c in _dicts(decision.get("agent_candidates")):
         if c.get("agent_id") != chosen:
