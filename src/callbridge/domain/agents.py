@@ -144,7 +144,10 @@ class Agent:
         return all(self.skills.get(r.skill, 0) >= r.min_proficiency for r in requirement.skills)
 
     def proficiency_score(self, requirement: Requirement) -> int:
-        return sum(self.skills.get(r.skill, 0) for r in requirement.skills)
+        skills, score = self.skills, 0
+        for r in requirement.skills:
+            score += skills.get(r.skill, 0)
+        return score
 
     def why_not(self, requirement: Requirement) -> str | None:
         """Why this agent does not qualify, or None if it does."""

@@ -9,7 +9,7 @@ from callbridge.domain.channels import Channel
 from callbridge.domain.events import InteractionOffered
 from callbridge.domain.ids import AgentId, InteractionId, SkillId
 from callbridge.domain.queues import Queue, RelaxProficiency, SkillRequirement, Strategy
-from callbridge.domain.routing.explanation import MAX_LISTED, RoutingDecision, Trigger
+from callbridge.domain.routing.explanation import MAX_LISTED, MAX_RANKED, RoutingDecision, Trigger
 
 BILLING = SkillId("billing")
 ANN = AgentId("ann")
@@ -137,7 +137,7 @@ def test_a_big_pool_under_another_strategy_lists_the_best_ranked() -> None:
     decision = one(arrive(center, "i1", now=100.0), InteractionOffered).decision
     assert (decision.candidates_total, decision.pool_size) == (MAX_LISTED + 5, MAX_LISTED + 5)
     listed = [c.agent_id for c in decision.agent_candidates]
-    assert len(listed) == MAX_LISTED
+    assert len(listed) == MAX_RANKED
     assert listed[0] == decision.agent_id
 
 

@@ -12,11 +12,13 @@ import heapq
 from collections.abc import Mapping
 
 from callbridge.domain.agents import Agent
+from callbridge.domain.channels import Channel
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.queues import Queue
 from callbridge.domain.routing.explanation import (
     MAX_LISTED,
+    MAX_RANKED,
     AgentCandidate,
     PassedOver,
     RoutingDecision,
@@ -25,6 +27,8 @@ from callbridge.domain.routing.explanation import (
 )
 from callbridge.domain.routing.index import IdleEntry, RoutingIndex
 from callbridge.domain.routing.strategies import STRATEGIES, Context, rule_text
+
+VOICE = Channel.VOICE
 
 
 def meets_extra_skills(agent: Agent, interaction: Interaction) -> bool:
@@ -58,7 +62,6 @@ def pick_agent(
     level = queue.level_at(now - interaction.queue_entered_at)
     pool = index.available[queue_id]
     passed: list[PassedOver] = []
-    ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
     heap = index.idle_order.get(queue_id)
     if heap is not None:
         best = _front_of_idle_order(index, agents, heap, pool, level, interaction, passed)
@@ -73,21 +76,27 @@ def pick_agent(
             f"agent(s) in this queue's idle order who could take it"
         )
     else:
+        ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
         key = STRATEGIES[queue.strategy]
-        candidates: list[Agent] = []
+        scored: list[tuple[tuple[float, ...], AgentId]] = []
+        # Fast path: pool agents are Ready, so one with no work takes a call if it has room.
+        plain_voice = interaction.channel is VOICE and not interaction.extra_skills
         for agent_id, lowest in pool.items():
             agent = agents[agent_id]
+            if plain_voice and lowest <= level and not agent.work and agent.capacity.get(VOICE):
+                scored.append((key(agent, ctx), agent_id))
+                continue
             reason = _unable(agent, lowest, level, interaction)
             if reason is None:
-                candidates.append(agent)
+                scored.append((key(agent, ctx), agent_id))
             elif len(passed) < MAX_LISTED:
                 passed.append(PassedOver(agent_id, reason))
-        if not candidates:
+        if not scored:
             return None
-        scored = sorted((key(a, ctx), a.ordinal, a) for a in candidates)
-        best = scored[0][2]
-        listed = tuple(AgentCandidate(a.id, k) for k, _, a in scored[:MAX_LISTED])
-        ranked = len(candidates)
+        top = heapq.nsmallest(MAX_RANKED, scored)  # keys end in the ordinal: no ties
+        best = agents[top[0][1]]
+        listed = tuple(AgentCandidate(agent_id, k) for k, agent_id in top)
+        ranked = len(scored)
         rule = rule_text(queue.strategy, best, ctx, ranked)
     return RoutingDecision(
         trigger=Trigger.INTERACTION_WAITING,

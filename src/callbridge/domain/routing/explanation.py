@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 
-MAX_LISTED = 25  # candidates and passed-over agents kept per decision
+MAX_LISTED = 25  # passed-over agents and waiting interactions kept per decision
+MAX_RANKED = 10  # best-ranked candidates kept per decision
 
 
 class Trigger(StrEnum):
