@@ -54,20 +54,41 @@ def test_a_waiting_decision_lists_candidates_rule_and_passed_over_agents() -> No
         "billing>=5",
         "most_skilled",
     )
+    # At level 0 most skilled reads the queue's order (skill, then idle time): eve and dan
+    # rank above ann but cannot take it; those below ann are not looked at.
     assert decision.rule == (
-        "proficiency 9 in the required skills, the highest (ties to longest idle); "
-        "best of 2 candidate(s)"
+        "proficiency 9 in the required skills, the highest of the 5 free agent(s) in this "
+        "queue's order who could take it"
     )
-    assert decision.candidates_total == 2
-    assert [(c.agent_id, c.score[0]) for c in decision.agent_candidates] == [
-        ("ann", -9),
-        ("bob", -6),
-    ]
+    assert (decision.candidates_total, decision.pool_size) == (1, 5)
+    assert [(c.agent_id, c.score[0]) for c in decision.agent_candidates] == [("ann", -9)]
     assert {p.agent_id: p.reason for p in decision.passed_over} == {
-        "cat": "qualifies from level 1, the interaction is at level 0",
         "dan": "no room for voice",
         "eve": "lacks a skill this interaction needs",
     }
+
+
+def test_past_the_first_level_most_skilled_ranks_every_free_agent() -> None:
+    center = center_with(
+        Queue(
+            SUPPORT,
+            "Support",
+            requirements=(SkillRequirement(BILLING, 5),),
+            escalation=(RelaxProficiency(30.0, BILLING, 2),),
+            strategy=Strategy.MOST_SKILLED,
+        )
+    )
+    agent(center, "bob", skills(billing=2), now=0.0)
+    agent(center, "cat", skills(billing=3), now=0.0)
+    assert not [e for e in arrive(center, "i1", now=0.0) if isinstance(e, InteractionOffered)]
+    decision = one(center.tick(31.0), InteractionOffered).decision
+    assert (decision.level, decision.agent_id) == (1, "cat")
+    assert (decision.candidates_total, decision.pool_size) == (2, 2)
+    assert [(c.agent_id, c.score[0]) for c in decision.agent_candidates] == [
+        ("cat", -3),
+        ("bob", -2),
+    ]
+    assert decision.rule.endswith("best of 2 candidate(s)")
 
 
 def test_a_decision_reads_as_sentences() -> None:
@@ -75,10 +96,10 @@ def test_a_decision_reads_as_sentences() -> None:
     assert lines[:3] == [
         "interaction_waiting: queue support at escalation level 0 needs billing>=5",
         "chose agent ann by most_skilled: proficiency 9 in the required skills, the highest "
-        "(ties to longest idle); best of 2 candidate(s)",
-        "5 agent(s) free for this queue, 2 ranked by most_skilled",
+        "of the 5 free agent(s) in this queue's order who could take it",
+        "5 agent(s) free for this queue, 1 ranked by most_skilled",
     ]
-    assert "passed over bob: ranked lower by most_skilled (score -6, 1, 2)" in lines
+    assert "passed over eve: lacks a skill this interaction needs" in lines
     assert "passed over dan: no room for voice" in lines
     assert not any("fay" in line for line in lines)
 

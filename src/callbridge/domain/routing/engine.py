@@ -15,7 +15,7 @@ from callbridge.domain.agents import Agent
 from callbridge.domain.channels import Channel
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
-from callbridge.domain.queues import Queue
+from callbridge.domain.queues import Queue, Strategy
 from callbridge.domain.routing.explanation import (
     MAX_LISTED,
     MAX_RANKED,
@@ -25,7 +25,7 @@ from callbridge.domain.routing.explanation import (
     Trigger,
     WaitingCandidate,
 )
-from callbridge.domain.routing.index import IdleEntry, RoutingIndex
+from callbridge.domain.routing.index import IdleEntry, RoutingIndex, order_key
 from callbridge.domain.routing.strategies import STRATEGIES, Context, rule_text
 
 VOICE = Channel.VOICE
@@ -63,18 +63,19 @@ def pick_agent(
     pool = index.available[queue_id]
     passed: list[PassedOver] = []
     heap = index.idle_order.get(queue_id)
-    if heap is not None:
-        best = _front_of_idle_order(index, agents, heap, pool, level, interaction, passed)
-        if best is None:
+    # The heap ranks by the first level's requirement: most skilled past it ranks afresh.
+    if heap is not None and (level == 0 or queue.strategy is Strategy.LONGEST_IDLE):
+        found = _front_of_order(index, agents, queue, heap, pool, level, interaction, passed)
+        if found is None:
             return None
-        listed: tuple[AgentCandidate, ...] = (
-            AgentCandidate(best.id, (best.idle_since, best.ordinal)),
-        )
+        best, score = found
+        listed: tuple[AgentCandidate, ...] = (AgentCandidate(best.id, score),)
         ranked = 1
-        rule = (
-            f"idle {now - best.idle_since:.1f}s, the longest of the {len(pool)} free "
-            f"agent(s) in this queue's idle order who could take it"
-        )
+        if queue.strategy is Strategy.LONGEST_IDLE:
+            why = f"idle {now - best.idle_since:.1f}s, the longest"
+        else:
+            why = f"proficiency {-score[0]:g} in the required skills, the highest"
+        rule = f"{why} of the {len(pool)} free agent(s) in this queue's order who could take it"
     else:
         ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
         key = STRATEGIES[queue.strategy]
@@ -114,34 +115,36 @@ def pick_agent(
     )
 
 
-def _front_of_idle_order(
+def _front_of_order(
     index: RoutingIndex,
     agents: Mapping[AgentId, Agent],
+    queue: Queue,
     heap: list[IdleEntry],
     pool: Mapping[AgentId, int],
     level: int,
     interaction: Interaction,
     passed: list[PassedOver],
-) -> Agent | None:
-    """The longest-idle free agent who can take the interaction, from the queue's heap.
+) -> tuple[Agent, tuple[float, ...]] | None:
+    """The first free agent in the queue's order who can take the interaction, and its key.
 
     Stale entries (the agent is no longer free, or freed again since) are dropped on the way;
     agents who are free but cannot take this one are put back afterwards.
     """
     skipped: list[IdleEntry] = []
-    best: Agent | None = None
+    best: tuple[Agent, tuple[float, ...]] | None = None
     while heap:
-        idle, ordinal, epoch, agent_id = heap[0]
+        key, epoch, agent_id = heap[0]
         if agent_id not in pool or not index.is_current(agent_id, epoch):
             heapq.heappop(heap)
             continue
         agent = agents[agent_id]
-        if agent.idle_since != idle:  # changed without a sync: file it under its real time
-            heapq.heapreplace(heap, (agent.idle_since, ordinal, epoch, agent_id))
+        fresh = order_key(queue, agent)
+        if fresh != key:  # changed without a sync: file it under its real key
+            heapq.heapreplace(heap, (fresh, epoch, agent_id))
             continue
         reason = _unable(agent, pool[agent_id], level, interaction)
         if reason is None:
-            best = agent
+            best = (agent, key)
             break
         if len(passed) < MAX_LISTED:
             passed.append(PassedOver(agent_id, reason))

@@ -23,8 +23,18 @@ from callbridge.domain.queues import Queue, Strategy
 Level = tuple[QueueId, int]
 BucketKey = tuple[int, Channel]  # (priority, channel)
 Entry = tuple[int, InteractionId]  # (seq, id)
-# (idle_since, ordinal, epoch, agent): the longest-idle order of a queue's free agents
-IdleEntry = tuple[float, int, int, AgentId]
+# (strategy key, epoch, agent): a queue's free agents in the order its strategy ranks them
+IdleEntry = tuple[tuple[float, ...], int, AgentId]
+# Strategies whose ranking of an agent depends only on the agent (and, for most skilled, the
+# queue's first level): their queues keep free agents in a heap in that order.
+ORDERED = frozenset({Strategy.LONGEST_IDLE, Strategy.MOST_SKILLED})
+
+
+def order_key(queue: Queue, agent: Agent) -> tuple[float, ...]:
+    """The agent's rank in the queue's order: the strategy's key at the first level."""
+    if queue.strategy is Strategy.MOST_SKILLED:
+        return (-agent.proficiency_score(queue.levels[0]), agent.idle_since, agent.ordinal)
+    return (agent.idle_since, agent.ordinal)
 
 
 class RoutingIndex:
@@ -76,13 +86,17 @@ class RoutingIndex:
         for agent_id in self._agents_for_queue(queue):
             self._refresh_agent_queue(self._agents[agent_id], queue)
         self.idle_order.pop(queue.id, None)
-        if queue.strategy is Strategy.LONGEST_IDLE:
-            heap = [
-                (a.idle_since, a.ordinal, self._epoch[a.id], a.id)
-                for a in (self._agents[i] for i in self.available[queue.id])
-            ]
-            heapq.heapify(heap)
-            self.idle_order[queue.id] = heap
+        if queue.strategy in ORDERED:
+            self.idle_order[queue.id] = self._fresh_idle_order(queue.id)
+
+    def _fresh_idle_order(self, queue_id: QueueId) -> list[IdleEntry]:
+        queue = self.queues[queue_id]
+        heap = [
+            (order_key(queue, a), self._epoch[a.id], a.id)
+            for a in (self._agents[i] for i in self.available[queue_id])
+        ]
+        heapq.heapify(heap)
+        return heap
 
     def remove_queue(self, queue_id: QueueId) -> None:
         self._forget_queue_levels(queue_id)
@@ -173,10 +187,16 @@ class RoutingIndex:
         self._next_epoch += 1
         epoch = self._epoch[agent.id] = self._next_epoch
         self._idle_key[agent.id] = agent.idle_since
-        entry = (agent.idle_since, agent.ordinal, epoch, agent.id)
         for queue_id in self.agent_levels.get(agent.id, {}):
             heap = self.idle_order.get(queue_id)
-            if heap is not None:
+            if heap is None:
+                continue
+            entry = (order_key(self.queues[queue_id], agent), epoch, agent.id)
+            if len(heap) > 2 * len(self.available[queue_id]) + 32:
+                # A quiet queue collects stale entries from agents busy elsewhere: start over
+                # from its pool, so neither memory nor its next decision grows with them.
+                self.idle_order[queue_id] = self._fresh_idle_order(queue_id)
+            else:
                 heapq.heappush(heap, entry)
 
     def _set_available(self, agent_id: AgentId, available: bool) -> None:
