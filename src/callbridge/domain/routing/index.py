@@ -187,11 +187,17 @@ class RoutingIndex:
         self._next_epoch += 1
         epoch = self._epoch[agent.id] = self._next_epoch
         self._idle_key[agent.id] = agent.idle_since
+        idle_entry: IdleEntry = ((agent.idle_since, agent.ordinal), epoch, agent.id)
         for queue_id in self.agent_levels.get(agent.id, {}):
             heap = self.idle_order.get(queue_id)
             if heap is None:
                 continue
-            entry = (order_key(self.queues[queue_id], agent), epoch, agent.id)
+            queue = self.queues[queue_id]
+            entry = (
+                idle_entry
+                if queue.strategy is Strategy.LONGEST_IDLE
+                else (order_key(queue, agent), epoch, agent.id)
+            )
             if len(heap) > 2 * len(self.available[queue_id]) + 32:
                 # A quiet queue collects stale entries from agents busy elsewhere: start over
                 # from its pool, so neither memory nor its next decision grows with them.
