@@ -63,19 +63,32 @@ def pick_agent(
     pool = index.available[queue_id]
     passed: list[PassedOver] = []
     heap = index.idle_order.get(queue_id)
+    if queue.strategy is Strategy.LONGEST_IDLE:
+        best = _first_in_idle_order(
+            agents, index.ordered_pool(queue_id), level, interaction, passed
+        )
+        if best is None:
+            return None
+        listed: tuple[AgentCandidate, ...] = (
+            AgentCandidate(best.id, (best.idle_since, best.ordinal)),
+        )
+        ranked = 1
+        rule = (
+            f"idle {now - best.idle_since:.1f}s, the longest of the {len(pool)} free "
+            f"agent(s) in this queue's order who could take it"
+        )
     # The heap ranks by the first level's requirement: most skilled past it ranks afresh.
-    if heap is not None and (level == 0 or queue.strategy is Strategy.LONGEST_IDLE):
+    elif heap is not None and level == 0:
         found = _front_of_order(index, agents, queue, heap, pool, level, interaction, passed)
         if found is None:
             return None
         best, score = found
-        listed: tuple[AgentCandidate, ...] = (AgentCandidate(best.id, score),)
+        listed = (AgentCandidate(best.id, score),)
         ranked = 1
-        if queue.strategy is Strategy.LONGEST_IDLE:
-            why = f"idle {now - best.idle_since:.1f}s, the longest"
-        else:
-            why = f"proficiency {-score[0]:g} in the required skills, the highest"
-        rule = f"{why} of the {len(pool)} free agent(s) in this queue's order who could take it"
+        rule = (
+            f"proficiency {-score[0]:g} in the required skills, the highest of the "
+            f"{len(pool)} free agent(s) in this queue's order who could take it"
+        )
     else:
         ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
         key = STRATEGIES[queue.strategy]
@@ -113,6 +126,27 @@ def pick_agent(
         candidates_total=ranked,
         pool_size=len(pool),
     )
+
+
+def _first_in_idle_order(
+    agents: Mapping[AgentId, Agent],
+    pool: Mapping[AgentId, int],
+    level: int,
+    interaction: Interaction,
+    passed: list[PassedOver],
+) -> Agent | None:
+    """The longest-idle free agent who can take the interaction: the first such in the pool."""
+    plain_voice = interaction.channel is VOICE and not interaction.extra_skills
+    for agent_id, lowest in pool.items():
+        agent = agents[agent_id]
+        if plain_voice and lowest <= level and not agent.work and agent.capacity.get(VOICE):
+            return agent
+        reason = _unable(agent, lowest, level, interaction)
+        if reason is None:
+            return agent
+        if len(passed) < MAX_LISTED:
+            passed.append(PassedOver(agent_id, reason))
+    return None
 
 
 def _front_of_order(

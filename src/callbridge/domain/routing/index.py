@@ -27,7 +27,7 @@ Entry = tuple[int, InteractionId]  # (seq, id)
 IdleEntry = tuple[tuple[float, ...], int, AgentId]
 # Strategies whose ranking of an agent depends only on the agent (and, for most skilled, the
 # queue's first level): their queues keep free agents in a heap in that order.
-ORDERED = frozenset({Strategy.LONGEST_IDLE, Strategy.MOST_SKILLED})
+ORDERED = frozenset({Strategy.MOST_SKILLED})
 
 
 def order_key(queue: Queue, agent: Agent) -> tuple[float, ...]:
@@ -60,6 +60,12 @@ class RoutingIndex:
         self._epoch: dict[AgentId, int] = {}
         self._idle_key: dict[AgentId, float] = {}
         self._next_epoch = 0
+        # Longest-idle queues keep their pool dict itself in idle order (agents mostly become
+        # free "now", so appending keeps it sorted): a decision takes the first who can, and
+        # an agent leaves the order in O(1). An insertion out of order marks the queue, and
+        # its pool is sorted again before the next decision reads it.
+        self._pool_tail: dict[QueueId, tuple[float, int]] = {}
+        self._unordered: set[QueueId] = set()
         # queue -> (priority, channel) -> sorted entries
         self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
 
@@ -88,6 +94,37 @@ class RoutingIndex:
         self.idle_order.pop(queue.id, None)
         if queue.strategy in ORDERED:
             self.idle_order[queue.id] = self._fresh_idle_order(queue.id)
+        self._pool_tail.pop(queue.id, None)
+        self._unordered.discard(queue.id)
+        if queue.strategy is Strategy.LONGEST_IDLE:
+            self._unordered.add(queue.id)
+
+    def ordered_pool(self, queue_id: QueueId) -> dict[AgentId, int]:
+        """A longest-idle queue's free agents, longest idle first."""
+        pool = self.available[queue_id]
+        if queue_id in self._unordered:
+            agents = self._agents
+            items = sorted(
+                pool.items(), key=lambda i: (agents[i[0]].idle_since, agents[i[0]].ordinal)
+            )
+            pool.clear()
+            pool.update(items)
+            self._unordered.discard(queue_id)
+            if items:
+                last = agents[items[-1][0]]
+                self._pool_tail[queue_id] = (last.idle_since, last.ordinal)
+        return pool
+
+    def _append_in_order(self, queue_id: QueueId, agent: Agent, level: int) -> None:
+        pool = self.available[queue_id]
+        pool.pop(agent.id, None)
+        pool[agent.id] = level
+        key = (agent.idle_since, agent.ordinal)
+        tail = self._pool_tail.get(queue_id)
+        if tail is not None and key < tail:
+            self._unordered.add(queue_id)
+        else:
+            self._pool_tail[queue_id] = key
 
     def _fresh_idle_order(self, queue_id: QueueId) -> list[IdleEntry]:
         queue = self.queues[queue_id]
@@ -103,6 +140,8 @@ class RoutingIndex:
         del self.queues[queue_id]
         del self.available[queue_id]
         self.idle_order.pop(queue_id, None)
+        self._pool_tail.pop(queue_id, None)
+        self._unordered.discard(queue_id)
         del self.waiting[queue_id]
         for levels in self.agent_levels.values():
             levels.pop(queue_id, None)
@@ -178,6 +217,9 @@ class RoutingIndex:
         if available != (agent.id in self._available_agents):
             self._set_available(agent.id, available)
         elif available and self._idle_key.get(agent.id) != agent.idle_since:
+            for queue_id, level in self.agent_levels.get(agent.id, {}).items():
+                if self.queues[queue_id].strategy is Strategy.LONGEST_IDLE:
+                    self._append_in_order(queue_id, agent, level)
             self._push_idle(agent)
 
     def is_current(self, agent_id: AgentId, epoch: int) -> bool:
@@ -187,17 +229,11 @@ class RoutingIndex:
         self._next_epoch += 1
         epoch = self._epoch[agent.id] = self._next_epoch
         self._idle_key[agent.id] = agent.idle_since
-        idle_entry: IdleEntry = ((agent.idle_since, agent.ordinal), epoch, agent.id)
         for queue_id in self.agent_levels.get(agent.id, {}):
             heap = self.idle_order.get(queue_id)
             if heap is None:
                 continue
-            queue = self.queues[queue_id]
-            entry = (
-                idle_entry
-                if queue.strategy is Strategy.LONGEST_IDLE
-                else (order_key(queue, agent), epoch, agent.id)
-            )
+            entry = (order_key(self.queues[queue_id], agent), epoch, agent.id)
             if len(heap) > 2 * len(self.available[queue_id]) + 32:
                 # A quiet queue collects stale entries from agents busy elsewhere: start over
                 # from its pool, so neither memory nor its next decision grows with them.
@@ -211,9 +247,13 @@ class RoutingIndex:
         levels = self.agent_levels.get(agent_id, {})
         if available:
             self._available_agents.add(agent_id)
+            agent = self._agents[agent_id]
             for queue_id, level in levels.items():
-                self.available[queue_id][agent_id] = level
-            self._push_idle(self._agents[agent_id])
+                if self.queues[queue_id].strategy is Strategy.LONGEST_IDLE:
+                    self._append_in_order(queue_id, agent, level)
+                else:
+                    self.available[queue_id][agent_id] = level
+            self._push_idle(agent)
         else:
             self._available_agents.discard(agent_id)
             for queue_id in levels:
