@@ -495,6 +495,9 @@ def report(scenario: Scenario, run: Run, probe: Probe, quick: bool, seed: int) -
         "disagreement_examples": probe.examples,
         "targets": {
             "decisions_per_s>=20000": decisions_per_s >= 20_000,
+            # the same target read as the decision itself (the engine's functions), not the
+            # whole center call around it: reported beside the stricter reading, not instead
+            "engine_decisions_per_s>=20000": run.offers / (engine_total_ns / 1e9) >= 20_000,
             "p99_us<1000": _quantile(per_offer, 0.99) < 1e6,
             "speedup>=20": decisions_per_s / baseline_per_s >= 20,
             "rss_mb<1024": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1024 * 1024,
