@@ -4,6 +4,12 @@ Each public method checks its input first (raising a CallbridgeError and changin
 then changes state and returns the events that tell what changed, in order. A use case may
 set off routing: ending a call frees an agent, who is then offered the next interaction; those
 consequences come back as further events in the same list.
+
+Why one file past 800 lines: every operation here keeps the same private invariants between
+the routing index, the timers and the agents' work (an interaction is in exactly one place).
+Splitting it by noun would mean making those internals public to the pieces; the next split
+worth making is the timer handling (`tick` and what it calls) into a collaborator with a
+narrow interface.
 """
 
 from __future__ import annotations
