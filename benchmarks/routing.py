@@ -32,7 +32,7 @@ from unittest.mock import patch
 
 import psutil
 
-import callbridge.domain.center as center_module
+import callbridge.domain.live as live_module
 from callbridge.domain.agents import Agent
 from callbridge.domain.center import ContactCenter
 from callbridge.domain.channels import Channel, Direction
@@ -225,8 +225,8 @@ class Probe:
     @contextmanager
     def installed(self) -> Iterator[Probe]:
         with (
-            patch.object(center_module, "pick_agent", self.pick_agent),
-            patch.object(center_module, "pick_interaction", self.pick_interaction),
+            patch.object(live_module, "pick_agent", self.pick_agent),
+            patch.object(live_module, "pick_interaction", self.pick_interaction),
         ):
             yield self
 
@@ -517,7 +517,7 @@ METHOD = {
     "by the number of offers that call produced (almost always 1). steady_* leave out the "
     "warm-up, when every agent is free and each queue's pool of free agents is its whole staff.",
     "probe": "the center's calls into the engine go through a probe (a wrapper on the names "
-    "pick_agent and pick_interaction in callbridge.domain.center) that times each engine call "
+    "pick_agent and pick_interaction in callbridge.domain.live) that times each engine call "
     "(decision_fn.*.engine_*; its own cost, about 0.5 us a call, under 1 % of a decision, is "
     "inside decisions_per_s). "
     "Every sample_every-th call it also makes the same decision with the naive reference "

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callbridge.domain.agents import Agent
-from callbridge.domain.center import Disposition
 from callbridge.domain.events import Event
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction, InteractionState
+from callbridge.domain.live import Disposition
 from callbridge.domain.queues import Queue
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from callbridge.adapters.store import SqlStore, codec
 from callbridge.adapters.store.tables import metadata
 from callbridge.domain.agents import Agent, AgentState
-from callbridge.domain.center import ContactCenter, Disposition
+from callbridge.domain.center import ContactCenter
 from callbridge.domain.channels import Channel, Direction
 from callbridge.domain.errors import StorageError
 from callbridge.domain.events import Event, InteractionEvent
@@ -26,6 +26,7 @@ from callbridge.domain.ids import AgentId, DispositionCode, GroupName, Interacti
 from callbridge.domain.ids import SkillId as Sk
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.interactions import InteractionState as S
+from callbridge.domain.live import Disposition
 from callbridge.domain.queues import (
     AddGroup,
     DropSkill,

@@ -13,9 +13,9 @@ from sqlalchemy import Column, Engine, Integer, MetaData, inspect
 from callbridge.adapters.store import SqlStore, make_engine, migrate
 from callbridge.adapters.store.schema import MIGRATIONS
 from callbridge.adapters.store.tables import metadata
-from callbridge.domain.center import Disposition
 from callbridge.domain.errors import StorageError
 from callbridge.domain.ids import DispositionCode
+from callbridge.domain.live import Disposition
 from callbridge.ports import Changes
 
 

@@ -26,7 +26,7 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import callbridge.domain.center as center_module
+import callbridge.domain.live as live_module
 from callbridge.domain.agents import Agent, Presence, WorkItem, WorkPhase
 from callbridge.domain.center import ContactCenter
 from callbridge.domain.channels import Channel, Direction
@@ -284,8 +284,8 @@ def spying() -> Iterator[Spy]:
     """The center's calls into the engine go through the spy, which calls the engine."""
     spy = Spy()
     with (
-        patch.object(center_module, "pick_agent", spy.pick_agent),
-        patch.object(center_module, "pick_interaction", spy.pick_interaction),
+        patch.object(live_module, "pick_agent", spy.pick_agent),
+        patch.object(live_module, "pick_interaction", spy.pick_interaction),
     ):
         yield spy
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from callbridge.domain.agents import Agent, WorkItem, WorkPhase
-from callbridge.domain.center import ContactCenter, Disposition
+from callbridge.domain.center import ContactCenter
 from callbridge.domain.events import Event
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.interactions import InteractionState as S
+from callbridge.domain.live import Disposition
 from callbridge.domain.queues import Queue
 from callbridge.domain.timers import TimerKind
 

@@ -15,7 +15,6 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from callbridge.domain.agents import Agent, Presence
-from callbridge.domain.center import Disposition
 from callbridge.domain.channels import Channel, Direction
 from callbridge.domain.errors import StorageError
 from callbridge.domain.events import Event
@@ -28,6 +27,7 @@ from callbridge.domain.ids import (
     SkillId,
 )
 from callbridge.domain.interactions import EndReason, Interaction, InteractionState
+from callbridge.domain.live import Disposition
 from callbridge.domain.queues import (
     AddGroup,
     DropSkill,

@@ -25,10 +25,10 @@ from callbridge.adapters.store.tables import (
     queues,
 )
 from callbridge.domain.agents import Agent
-from callbridge.domain.center import Disposition
 from callbridge.domain.errors import CallbridgeError, StorageError
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import OPEN_STATES, Interaction, InteractionState
+from callbridge.domain.live import Disposition
 from callbridge.ports import Changes, Store, StoredEvent, StoredState
 
 
