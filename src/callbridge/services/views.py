@@ -10,6 +10,13 @@ from callbridge.domain.errors import NotFound
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.queues import Queue
+from callbridge.domain.routing.explanation import (
+    AgentCandidate,
+    PassedOver,
+    RoutingDecision,
+    Trigger,
+    WaitingCandidate,
+)
 from callbridge.ports import JsonValue, StoredEvent
 from callbridge.services.runtime import Runtime
 
@@ -43,26 +50,35 @@ def list_queues(rt: Runtime) -> list[Queue]:
 
 
 def queue_stats(rt: Runtime, queue_id: QueueId) -> QueueStats:
+    rt.center.queue(queue_id)
+    return all_queue_stats(rt, [queue_id])[queue_id]
+
+
+def all_queue_stats(
+    rt: Runtime, queue_ids: list[QueueId] | None = None
+) -> dict[QueueId, QueueStats]:
+    """Stats of several queues (default: all) from one pass over the logged-in agents."""
     center = rt.center
-    center.queue(queue_id)
+    wanted = list(center.queues) if queue_ids is None else queue_ids
     now = rt.clock.now()
-    waits = [
-        now - (center.interactions[i].queue_entered_at or now)
-        for i in center.index.waiting_in(queue_id)
-    ]
-    logged_in = sum(
-        1
-        for agent_id in center.index.agent_levels
-        if queue_id in center.index.agent_levels[agent_id]
-        and center.agents[agent_id].logged_in_at is not None
-    )
-    return QueueStats(
-        queue_id,
-        len(waits),
-        max(waits, default=0.0),
-        len(center.index.available[queue_id]),
-        logged_in,
-    )
+    logged_in: Counter[QueueId] = Counter()
+    for agent_id, levels in center.index.agent_levels.items():
+        if center.agents[agent_id].logged_in_at is not None:
+            logged_in.update(levels.keys())
+    stats: dict[QueueId, QueueStats] = {}
+    for queue_id in wanted:
+        waits = [
+            now - (center.interactions[i].queue_entered_at or now)
+            for i in center.index.waiting_in(queue_id)
+        ]
+        stats[queue_id] = QueueStats(
+            queue_id,
+            len(waits),
+            max(waits, default=0.0),
+            len(center.index.available[queue_id]),
+            logged_in[queue_id],
+        )
+    return stats
 
 
 def waiting_in(rt: Runtime, queue_id: QueueId) -> list[Interaction]:
@@ -97,34 +113,56 @@ def explain_routing(rt: Runtime, iid: InteractionId) -> RoutingExplanation:
 
 
 def describe(decision: dict[str, JsonValue]) -> list[str]:
-    """A logged decision in sentences (the same words as RoutingDecision.describe)."""
-    lines = [
-        f"{decision.get('trigger')}: queue {decision.get('queue_id')} at escalation level "
-        f"{decision.get('level')} needs {decision.get('requirement')}",
-        f"chose agent {decision.get('agent_id')} by {decision.get('strategy')}: "
-        f"{decision.get('rule')}",
-    ]
-    if decision.get("trigger") == "interaction_waiting":
-        lines.append(
-            f"{decision.get('pool_size')} agent(s) free for this queue, "
-            f"{decision.get('candidates_total')} ranked by {decision.get('strategy')}"
-        )
-    chosen = decision.get("agent_id")
-    for c in _dicts(decision.get("agent_candidates")):
-        if c.get("agent_id") != chosen:
-            lines.append(
-                f"passed over {c.get('agent_id')}: ranked lower by "
-                f"{decision.get('strategy')} (score {c.get('score')})"
+    """A logged decision in sentences: the domain's own words, from the logged fields."""
+    return decision_from_log(decision).describe()
+
+
+def decision_from_log(d: dict[str, JsonValue]) -> RoutingDecision:
+    """The RoutingDecision an `interaction_offered` event logged, read back from its JSON."""
+    return RoutingDecision(
+        trigger=Trigger(_str(d, "trigger")),
+        interaction_id=InteractionId(_str(d, "interaction_id")),
+        queue_id=QueueId(_str(d, "queue_id")),
+        agent_id=AgentId(_str(d, "agent_id")),
+        level=_int(d, "level"),
+        requirement=_str(d, "requirement"),
+        strategy=_str(d, "strategy"),
+        rule=_str(d, "rule"),
+        agent_candidates=tuple(
+            AgentCandidate(AgentId(_str(c, "agent_id")), tuple(_floats(c.get("score"))))
+            for c in _dicts(d.get("agent_candidates"))
+        ),
+        passed_over=tuple(
+            PassedOver(AgentId(_str(p, "agent_id")), _str(p, "reason"))
+            for p in _dicts(d.get("passed_over"))
+        ),
+        waiting_candidates=tuple(
+            WaitingCandidate(
+                InteractionId(_str(w, "interaction_id")),
+                QueueId(_str(w, "queue_id")),
+                _int(w, "priority"),
+                (_floats([w.get("waited_s")]) or [0.0])[0],
             )
-    for p in _dicts(decision.get("passed_over")):
-        lines.append(f"passed over {p.get('agent_id')}: {p.get('reason')}")
-    for w in _dicts(decision.get("waiting_candidates")):
-        if w.get("interaction_id") != decision.get("interaction_id"):
-            lines.append(
-                f"left waiting {w.get('interaction_id')} in {w.get('queue_id')}: "
-                f"priority {w.get('priority')}, waited {w.get('waited_s')}s"
-            )
-    return lines
+            for w in _dicts(d.get("waiting_candidates"))
+        ),
+        candidates_total=_int(d, "candidates_total"),
+        pool_size=_int(d, "pool_size"),
+    )
+
+
+def _str(d: dict[str, JsonValue], key: str) -> str:
+    value = d.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _int(d: dict[str, JsonValue], key: str) -> int:
+    value = d.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _floats(value: JsonValue) -> list[float]:
+    items = value if isinstance(value, list) else []
+    return [float(x) for x in items if isinstance(x, int | float) and not isinstance(x, bool)]
 
 
 def _dicts(value: JsonValue) -> list[dict[str, JsonValue]]:

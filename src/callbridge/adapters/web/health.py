@@ -64,11 +64,10 @@ class CenterCollector(Collector):
             "Agents who could take an interaction now",
             labels=["queue"],
         )
-        for queue in views.list_queues(rt):
-            stats = views.queue_stats(rt, queue.id)
-            waiting.add_metric([queue.id], stats.waiting)
-            longest.add_metric([queue.id], stats.longest_wait_s)
-            available.add_metric([queue.id], stats.available_agents)
+        for stats in views.all_queue_stats(rt).values():
+            waiting.add_metric([stats.queue_id], stats.waiting)
+            longest.add_metric([stats.queue_id], stats.longest_wait_s)
+            available.add_metric([stats.queue_id], stats.available_agents)
         yield from (waiting, longest, available)
         open_ = GaugeMetricFamily("callbridge_interactions_open", "Interactions in progress")
         open_.add_metric([], len(rt.center.interactions))

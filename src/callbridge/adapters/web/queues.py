@@ -27,7 +27,8 @@ def _out(rt: RuntimeDep, queue_id: QueueId) -> QueueOut:
 
 @router.get("/queues", tags=["queues"])
 async def list_queues(rt: RuntimeDep) -> list[QueueOut]:
-    return [_out(rt, q.id) for q in views.list_queues(rt)]
+    stats = views.all_queue_stats(rt)
+    return [QueueOut.of(q, stats[q.id]) for q in views.list_queues(rt)]
 
 
 @router.post("/queues", status_code=status.HTTP_201_CREATED, tags=["queues"])
