@@ -44,6 +44,21 @@ class StoredState:
     next_seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit entry to append: who did what to which object, when, from where, and the
+    object before and after (None where it did not exist)."""
+
+    at: float
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    source: str
+    before: JsonValue = None
+    after: JsonValue = None
+
+
 @dataclass(slots=True)
 class Changes:
     """What one use case changed: written in one transaction, events included."""
@@ -55,6 +70,7 @@ class Changes:
     dispositions: list[Disposition] = field(default_factory=list)
     interactions: list[Interaction] = field(default_factory=list)
     next_seq: int | None = None
+    audit: list[AuditRecord] = field(default_factory=list)  # appended in the same transaction
 
 
 class Store(Protocol):

@@ -59,6 +59,36 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(
         default=0.1, gt=0, description="How often the timer loop wakes, in seconds."
     )
+    key_file: Path | None = Field(
+        default=None,
+        description="JSON key file for personal-data encryption. Unset with SQLite: a file "
+        "next to the database (<db>.keys), created on first run. Required with PostgreSQL "
+        "unless `keys` is set.",
+    )
+    keys: SecretStr | None = Field(
+        default=None, description="The key file's JSON content, from CALLBRIDGE_KEYS instead."
+    )
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate chain; with tls_key_file, serve HTTPS."
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM private key for TLS.")
+    session_idle_timeout_s: float = Field(default=1800.0, gt=0)
+    session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
+    mfa_required_roles: tuple[str, ...] = Field(
+        default=("supervisor", "admin"),
+        description="Holders of these roles must enrol in TOTP before doing anything else.",
+    )
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    lockout_account_failures: int = Field(
+        default=5, ge=1, description="Failed logins for one account within the window that lock it."
+    )
+    lockout_address_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one address within the window that lock it.",
+    )
+    lockout_window_s: float = Field(default=900.0, gt=0)
+    lockout_duration_s: float = Field(default=900.0, gt=0)
     default_country: str = Field(
         default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."
     )

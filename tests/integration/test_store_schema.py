@@ -18,6 +18,8 @@ from callbridge.domain.ids import DispositionCode
 from callbridge.domain.live import Disposition
 from callbridge.ports import Changes
 
+HEAD = "0002"  # the newest migration; test_migrations_ship_inside_the_package lists them all
+
 
 @pytest.fixture
 def engine(database_url: str) -> Engine:
@@ -50,13 +52,13 @@ def test_migrate_is_idempotent_and_keeps_data(engine: Engine, database_url: str)
     try:
         assert revision(engine) is None
         migrate(engine)
-        assert revision(engine) == "0001"
+        assert revision(engine) == HEAD
         tables = set(inspect(engine).get_table_names())
         assert tables >= set(metadata.tables)
         store = SqlStore(engine)
         store.commit(Changes(dispositions=[Disposition(DispositionCode("ok"), "OK")]))
         migrate(engine)
-        assert revision(engine) == "0001"
+        assert revision(engine) == HEAD
         assert set(inspect(engine).get_table_names()) == tables
         assert store.get_disposition(DispositionCode("ok")) is not None
     finally:
@@ -69,7 +71,10 @@ def test_migrate_is_idempotent_and_keeps_data(engine: Engine, database_url: str)
 def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
-    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py")) == ["0001_initial.py"]
+    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py")) == [
+        "0001_initial.py",
+        "0002_security.py",
+    ]
 
 
 # --- engines -----------------------------------------------------------------------------------

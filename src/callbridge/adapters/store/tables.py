@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -132,6 +133,10 @@ interactions = Table(
     Column("notes", Text),
     Column("escalation_level", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    # Blind indexes (keyed hashes) of the encrypted addresses, for lookups and privacy requests.
+    Column("from_index", String, index=True),
+    Column("to_index", String, index=True),
+    Column("callback_index", String, index=True),
 )
 
 # Append-only: rows are inserted, never updated or deleted. The id orders the log.
@@ -157,3 +162,123 @@ counters = Table(
 )
 
 NEXT_SEQ = "next_seq"
+AUDIT_COUNT = "audit_count"  # entries ever appended: a deleted last entry shows as a gap
+
+# --- security --------------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("username", String, nullable=False, unique=True),
+    Column("display_name", String, nullable=False),
+    Column("password_hash", String, nullable=False),
+    Column("roles", JSON, nullable=False),  # list of role names
+    Column("teams", JSON),  # list of agent groups a supervisor is limited to; null: all
+    Column("queues", JSON),  # list of queue ids a supervisor is limited to; null: all
+    Column("agent_id", String, unique=True),  # the agent this user works as
+    Column("mfa_secret", String),  # TOTP secret, encrypted
+    Column("mfa_enabled", Boolean, nullable=False),
+    Column("mfa_required", Boolean),  # null: as the roles say
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("password_changed_at", UtcDateTime, nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("description", String, nullable=False),
+    Column("permissions", JSON, nullable=False),  # list of permission names
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("code_hash", String, primary_key=True),
+    Column(
+        "user_id", String, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("used_at", UtcDateTime),
+)
+
+# Sessions and tokens are stored as SHA-256 hashes of the secret the client holds.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String, primary_key=True),
+    Column(
+        "user_id", String, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),  # absolute timeout
+    Column("mfa_passed", Boolean, nullable=False),
+    Column("source", String, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String, primary_key=True),  # the public part of the token
+    Column(
+        "user_id", String, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", String, nullable=False),
+    Column("secret_hash", String, nullable=False),
+    Column("permissions", JSON, nullable=False),  # list of permission names
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("username", String, nullable=False, index=True),
+    Column("source", String, nullable=False, index=True),
+    sqlite_autoincrement=True,
+)
+
+lockouts = Table(
+    "lockouts",
+    metadata,
+    Column("kind", String, primary_key=True),  # "account" or "address"
+    Column("subject", String, primary_key=True),  # the username or the source address
+    Column("locked_at", UtcDateTime, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
+# Append-only and hash-chained: each entry's hash covers its fields and the previous hash.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("object_type", String, nullable=False),
+    Column("object_id", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("prev_hash", String, nullable=False),
+    Column("hash", String, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("url", String, nullable=False),
+    Column("secret", String, nullable=False),  # encrypted
+    Column("events", JSON, nullable=False),  # event kinds; empty list: all
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,28 +1,100 @@
-"""The interim admin token. Every route that shows or changes data depends on `require_admin`.
+"""The one way a request proves who it is and what it may do.
 
-Replaced by users, roles and scoped tokens in the security work; until then nothing is open
-but /healthz and the API description.
+Every route declares exactly one permission with `Depends(requires(Permission.X))` (or
+`Depends(public)`); the route-table test fails for a route that declares neither. `requires`
+resolves the caller (session cookie, API token, or the bootstrap admin token from settings) and
+calls `authorize`, the one permission check shared with WebSocket subscriptions and pages.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callbridge.adapters.web.errors import Unauthorized
+from callbridge.domain.security.permissions import (
+    ALL_PERMISSIONS,
+    Permission,
+    Principal,
+    Target,
+    authorize,
+)
+from callbridge.ports import AuditRecord, JsonValue
 
-bearer = HTTPBearer(auto_error=False, description="The admin API token from settings")
+bearer = HTTPBearer(auto_error=False, description="An API token, or the bootstrap admin token")
+
+BOOTSTRAP = Principal(
+    user_id="bootstrap",
+    name="the bootstrap admin token",
+    roles=("admin",),
+    permissions=ALL_PERMISSIONS,
+    via="bootstrap",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated principal of one request, and where the request came from."""
+
+    principal: Principal
+    source: str
+
+    def check(self, permission: Permission, target: Target | None = None) -> None:
+        """The object-level half of the check, for handlers that know the object."""
+        authorize(self.principal, permission, target)
+
+    def audit(
+        self,
+        at: float,
+        action: str,
+        object_type: str,
+        object_id: str,
+        before: JsonValue = None,
+        after: JsonValue = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            at, self.principal.actor, action, object_type, object_id, self.source, before, after
+        )
+
+
+def source_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    expected: str = request.app.state.admin_token
+    if credentials is None:
+        raise Unauthorized("an API token is required (Authorization: Bearer ...)")
+    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise Unauthorized("the API token is not valid")
+    return Caller(BOOTSTRAP, source_of(request))
+
+
+def requires(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+    """A dependency that authenticates the request and checks `permission`."""
+
+    async def dependency(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        authorize(caller.principal, permission)
+        return caller
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route check
+    return dependency
+
+
+async def public() -> None:
+    """Declares a route open to anyone (health, the API description, login)."""
 
 
 async def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    expected: str = request.app.state.admin_token
-    if credentials is None:
-        raise Unauthorized("an admin API token is required (Authorization: Bearer ...)")
-    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise Unauthorized("the API token is not valid")
+    await authenticate(request, credentials)

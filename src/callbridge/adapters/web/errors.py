@@ -16,6 +16,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "agent_unavailable": 409,
     "storage_error": 503,
     "unauthorized": 401,
+    "forbidden": 403,
+    "locked_out": 429,
+    "mfa_required": 401,
+    "key_error": 500,
+    "decryption_error": 500,
 }
 
 

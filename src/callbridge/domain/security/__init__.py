@@ -1,0 +1,1 @@
+"""Who may do what: permissions, roles and the one check (pure, no I/O)."""

@@ -1,0 +1,1 @@
+"""Security use cases: accounts, sessions and tokens, the audit log, personal data at rest."""

@@ -1,0 +1,206 @@
+"""Field-level encryption of personal data, and keyed hashes that keep it searchable.
+
+A value is sealed with AES-256-GCM under the keyring's primary key, with the column it belongs
+to as associated data (so a ciphertext cannot be moved to another column), and stored as
+`enc:1:<key id>:<base64 nonce+ciphertext>`. Any key in the ring opens it, which is what lets
+`callbridge keys rotate` re-encrypt row by row while the server keeps running.
+
+Lookups ("every interaction from +1 415 555 0100") go through a blind index: HMAC-SHA256 of the
+normalised value under a separate index key that rotation never changes.
+
+Keys live in a key file (JSON, mode 0600) or in CALLBRIDGE_KEYS, never in the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from callbridge.domain.errors import CallbridgeError
+
+PREFIX = "enc:1:"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class KeyFileError(CallbridgeError):
+    """A key file or key that cannot be used; the message says which and why."""
+
+    code = "key_error"
+
+
+class DecryptionError(CallbridgeError):
+    code = "decryption_error"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Encryption keys by id, the one new values are sealed with, and the blind-index key."""
+
+    keys: dict[str, bytes]
+    primary: str
+    index_key: bytes
+
+    def __post_init__(self) -> None:
+        if self.primary not in self.keys:
+            raise KeyFileError(
+                f"primary key {self.primary!r} is not among the keys", field="primary"
+            )
+        for kid, key in {**self.keys, "index_key": self.index_key}.items():
+            if len(key) != KEY_BYTES:
+                raise KeyFileError(f"key {kid!r} must be {KEY_BYTES} bytes", field=kid)
+            if ":" in kid:
+                raise KeyFileError(f"key id {kid!r} may not contain ':'", field=kid)
+
+    @classmethod
+    def generate(cls, key_id: str = "k1") -> Keyring:
+        return cls({key_id: secrets.token_bytes(KEY_BYTES)}, key_id, secrets.token_bytes(KEY_BYTES))
+
+    def with_new_primary(self, key_id: str | None = None) -> Keyring:
+        """The same ring plus a fresh key that becomes primary; old keys stay to decrypt."""
+        n = len(self.keys) + 1
+        while key_id is None or key_id in self.keys:
+            key_id, n = f"k{n}", n + 1
+        return Keyring(
+            {**self.keys, key_id: secrets.token_bytes(KEY_BYTES)}, key_id, self.index_key
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "primary": self.primary,
+                "keys": {k: _b64(v) for k, v in self.keys.items()},
+                "index_key": _b64(self.index_key),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Keyring:
+        try:
+            data = json.loads(text)
+            keys = {str(k): _unb64(v) for k, v in data["keys"].items()}
+            return cls(keys, str(data["primary"]), _unb64(data["index_key"]))
+        except KeyFileError as exc:
+            raise KeyFileError(f"{where}: {exc.message}", **exc.details) from exc
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+            raise KeyFileError(
+                f"{where}: not a Callbridge key file (JSON with primary, keys, index_key): {exc}"
+            ) from exc
+
+
+def load_keyring(key_file: Path | None, env_value: str | None, *, create: bool) -> Keyring:
+    """The ring from CALLBRIDGE_KEYS if set, else from the key file.
+
+    With `create`, a missing key file is made with fresh keys (mode 0600), the way the SQLite
+    file is created on first run.
+    """
+    if env_value:
+        return Keyring.from_json(env_value, "CALLBRIDGE_KEYS")
+    if key_file is None:
+        raise KeyFileError("no keys: set key_file or CALLBRIDGE_KEYS", field="key_file")
+    if not key_file.exists():
+        if not create:
+            raise KeyFileError(f"key file {key_file} does not exist", field="key_file")
+        ring = Keyring.generate()
+        write_key_file(key_file, ring)
+        return ring
+    return Keyring.from_json(key_file.read_text(encoding="utf-8"), f"key file {key_file}")
+
+
+def write_key_file(path: Path, ring: Keyring) -> None:
+    """Write atomically with mode 0600: a crash leaves the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(ring.to_json())
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+class FieldCipher:
+    """Seals and opens single field values; builds blind-index hashes."""
+
+    def __init__(self, ring: Keyring, default_region: str = "US") -> None:
+        self.ring = ring
+        self.default_region = default_region
+        self._aead = {kid: AESGCM(key) for kid, key in ring.keys.items()}
+
+    def seal(self, value: str, column: str) -> str:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = self._aead[self.ring.primary].encrypt(nonce, value.encode(), column.encode())
+        return f"{PREFIX}{self.ring.primary}:{_b64(nonce + sealed)}"
+
+    def open(self, stored: str, column: str) -> str:
+        """The plain value. A value stored before encryption was on comes back as it is."""
+        if not stored.startswith(PREFIX):
+            return stored
+        try:
+            kid, body = stored[len(PREFIX) :].split(":", 1)
+            raw = _unb64(body)
+        except (ValueError, binascii.Error) as exc:
+            raise DecryptionError(f"{column}: malformed encrypted value", field=column) from exc
+        aead = self._aead.get(kid)
+        if aead is None:
+            raise DecryptionError(
+                f"{column}: sealed with key {kid!r}, which is not in the keyring",
+                field=column,
+                key_id=kid,
+            )
+        try:
+            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], column.encode()).decode()
+        except InvalidTag as exc:
+            raise DecryptionError(
+                f"{column}: encrypted value fails authentication", field=column
+            ) from exc
+
+    def key_id(self, stored: str) -> str | None:
+        """The id of the key a stored value is sealed with; None for a plain value."""
+        if not stored.startswith(PREFIX):
+            return None
+        return stored[len(PREFIX) :].split(":", 1)[0]
+
+    def needs_rotation(self, stored: str | None) -> bool:
+        return stored is not None and self.key_id(stored) != self.ring.primary
+
+    def index(self, value: str) -> str:
+        """The blind-index hash of a phone number (as E.164) or an email address (lower case)."""
+        normal = normalise_address(value, self.default_region)
+        digest = hmac.new(self.ring.index_key, normal.encode(), hashlib.sha256).hexdigest()
+        return digest[:40]
+
+
+def normalise_address(value: str, default_region: str = "US") -> str:
+    """E.164 for anything that parses as a phone number, lower case for an email address,
+    otherwise the trimmed value."""
+    text = value.strip()
+    if "@" in text:
+        return text.lower()
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_possible_number(number):
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.encode())
