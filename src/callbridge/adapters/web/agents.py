@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from fastapi import APIRouter, Depends, status
 
-from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.auth import CallerDep, check_agent, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     AgentCreate,
@@ -18,18 +18,23 @@ from callbridge.adapters.web.schemas import (
 )
 from callbridge.domain.errors import AlreadyExists, InvalidInput
 from callbridge.domain.ids import AgentId, GroupName, SkillId
+from callbridge.domain.security.permissions import Permission
 from callbridge.services import agents as svc
 from callbridge.services import views
 
-router = APIRouter(tags=["agents"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["agents"])
 
 
-@router.get("/agents")
+@router.get("/agents", dependencies=[Depends(requires(Permission.AGENTS_READ))])
 async def list_agents(rt: RuntimeDep) -> list[AgentOut]:
     return [AgentOut.of(a) for a in views.list_agents(rt)]
 
 
-@router.post("/agents", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/agents",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(requires(Permission.AGENTS_MANAGE))],
+)
 async def create_agent(body: AgentCreate, rt: RuntimeDep) -> AgentOut:
     agent_id = AgentId(body.id)
     if agent_id in rt.center.agents:
@@ -38,12 +43,13 @@ async def create_agent(body: AgentCreate, rt: RuntimeDep) -> AgentOut:
     return AgentOut.of(views.get_agent(rt, agent_id))
 
 
-@router.get("/agents/{agent_id}")
-async def get_agent(agent_id: str, rt: RuntimeDep) -> AgentOut:
+@router.get("/agents/{agent_id}", dependencies=[Depends(requires(Permission.AGENTS_SELF))])
+async def get_agent(agent_id: str, rt: RuntimeDep, caller: CallerDep) -> AgentOut:
+    check_agent(caller, rt, AgentId(agent_id), Permission.AGENTS_READ)
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.put("/agents/{agent_id}")
+@router.put("/agents/{agent_id}", dependencies=[Depends(requires(Permission.AGENTS_MANAGE))])
 async def replace_agent(agent_id: str, body: AgentIn, rt: RuntimeDep) -> AgentOut:
     views.get_agent(rt, AgentId(agent_id))
     _save(rt, AgentId(agent_id), body)
@@ -61,32 +67,41 @@ def _save(rt: RuntimeDep, agent_id: AgentId, body: AgentIn) -> None:
     )
 
 
-@router.put("/agents/{agent_id}/skills/{skill}")
+@router.put(
+    "/agents/{agent_id}/skills/{skill}", dependencies=[Depends(requires(Permission.AGENTS_MANAGE))]
+)
 async def set_skill(agent_id: str, skill: str, body: SkillIn, rt: RuntimeDep) -> AgentOut:
     svc.do_set_skill(rt, AgentId(agent_id), SkillId(skill), body.proficiency)
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.delete("/agents/{agent_id}/skills/{skill}")
+@router.delete(
+    "/agents/{agent_id}/skills/{skill}", dependencies=[Depends(requires(Permission.AGENTS_MANAGE))]
+)
 async def remove_skill(agent_id: str, skill: str, rt: RuntimeDep) -> AgentOut:
     svc.do_set_skill(rt, AgentId(agent_id), SkillId(skill), None)
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.post("/agents/{agent_id}/login")
-async def login(agent_id: str, rt: RuntimeDep) -> AgentOut:
+@router.post("/agents/{agent_id}/login", dependencies=[Depends(requires(Permission.AGENTS_SELF))])
+async def login(agent_id: str, rt: RuntimeDep, caller: CallerDep) -> AgentOut:
+    check_agent(caller, rt, AgentId(agent_id), Permission.AGENTS_STATE)
     svc.do_login(rt, AgentId(agent_id))
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.post("/agents/{agent_id}/logout")
-async def logout(agent_id: str, rt: RuntimeDep) -> AgentOut:
+@router.post("/agents/{agent_id}/logout", dependencies=[Depends(requires(Permission.AGENTS_SELF))])
+async def logout(agent_id: str, rt: RuntimeDep, caller: CallerDep) -> AgentOut:
+    check_agent(caller, rt, AgentId(agent_id), Permission.AGENTS_STATE)
     svc.do_logout(rt, AgentId(agent_id))
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.put("/agents/{agent_id}/state")
-async def set_state(agent_id: str, body: AgentStateIn, rt: RuntimeDep) -> AgentOut:
+@router.put("/agents/{agent_id}/state", dependencies=[Depends(requires(Permission.AGENTS_SELF))])
+async def set_state(
+    agent_id: str, body: AgentStateIn, rt: RuntimeDep, caller: CallerDep
+) -> AgentOut:
+    check_agent(caller, rt, AgentId(agent_id), Permission.AGENTS_STATE)
     if body.state == "ready":
         if body.reason is not None:
             raise InvalidInput("a reason goes only with not_ready", field="reason")
@@ -98,7 +113,7 @@ async def set_state(agent_id: str, body: AgentStateIn, rt: RuntimeDep) -> AgentO
     return AgentOut.of(views.get_agent(rt, AgentId(agent_id)))
 
 
-@router.get("/skills", tags=["skills"])
+@router.get("/skills", tags=["skills"], dependencies=[Depends(requires(Permission.AGENTS_READ))])
 async def list_skills(rt: RuntimeDep) -> list[SkillOut]:
     """Every skill in use: how many agents have it and which queues need it."""
     agents: dict[str, int] = defaultdict(int)

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from callbridge.adapters.web.errors import Unauthorized
+from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.security.permissions import (
     ALL_PERMISSIONS,
     Permission,
@@ -25,6 +26,7 @@ from callbridge.domain.security.permissions import (
     authorize,
 )
 from callbridge.ports import AuditRecord, JsonValue
+from callbridge.services.runtime import Runtime
 
 bearer = HTTPBearer(auto_error=False, description="An API token, or the bootstrap admin token")
 
@@ -93,8 +95,29 @@ async def public() -> None:
     """Declares a route open to anyone (health, the API description, login)."""
 
 
-async def require_admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    await authenticate(request, credentials)
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def check_agent(caller: Caller, rt: Runtime, agent_id: AgentId, permission: Permission) -> None:
+    """One's own agent passes; another agent needs `permission` reaching that agent's teams."""
+    if caller.principal.scope.agent_id == agent_id:
+        return
+    agent = rt.center.agents.get(agent_id)
+    groups = agent.groups if agent is not None else ()
+    authorize(caller.principal, permission, Target(agent_id=agent_id, agent_groups=groups))
+
+
+def check_handle(caller: Caller, rt: Runtime, interaction_id: InteractionId, agent_id: str) -> None:
+    """Acting on an interaction as `agent_id`: one's own agent, or a supervisor over that
+    agent's team, in a queue the supervisor may work."""
+    ix = rt.center.interactions.get(interaction_id)
+    agent = rt.center.agents.get(AgentId(agent_id))
+    authorize(
+        caller.principal,
+        Permission.INTERACTIONS_HANDLE,
+        Target(
+            queue_id=ix.queue_id if ix is not None else None,
+            agent_id=agent_id,
+            agent_groups=agent.groups if agent is not None else (),
+        ),
+    )

@@ -9,16 +9,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.auth import public, requires
 from callbridge.domain.agents import AgentState
 from callbridge.domain.errors import CallbridgeError
+from callbridge.domain.security.permissions import Permission
 from callbridge.services import views
 from callbridge.services.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[Depends(public)])
 async def healthz(request: Request, response: Response) -> dict[str, str]:
     """200 "ok", or 503 "degraded" while the store does not answer (open: reveals nothing)."""
     rt: Runtime = request.app.state.runtime
@@ -31,7 +32,9 @@ async def healthz(request: Request, response: Response) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", dependencies=[Depends(require_admin)], response_class=Response)
+@router.get(
+    "/metrics", dependencies=[Depends(requires(Permission.METRICS_READ))], response_class=Response
+)
 async def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.app.state.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.auth import CallerDep, check_handle, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     ActionOut,
@@ -23,12 +23,13 @@ from callbridge.adapters.web.schemas import (
 )
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
 from callbridge.domain.interactions import InteractionState
+from callbridge.domain.security.permissions import Forbidden, Permission
 from callbridge.ports import StoredEvent
 from callbridge.services import interactions as svc
 from callbridge.services import views
 from callbridge.services.runtime import Runtime
 
-router = APIRouter(tags=["interactions"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["interactions"])
 
 
 def _act(rt: Runtime, iid: str, action: Callable[[InteractionId], list[StoredEvent]]) -> ActionOut:
@@ -39,7 +40,11 @@ def _act(rt: Runtime, iid: str, action: Callable[[InteractionId], list[StoredEve
     )
 
 
-@router.post("/interactions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/interactions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(requires(Permission.INTERACTIONS_CREATE))],
+)
 async def create_interaction(body: InteractionCreate, rt: RuntimeDep) -> ActionOut:
     """An inbound interaction arrives on a channel and joins a queue (routing follows)."""
     new = svc.NewInteraction(
@@ -59,7 +64,7 @@ async def create_interaction(body: InteractionCreate, rt: RuntimeDep) -> ActionO
     )
 
 
-@router.get("/interactions")
+@router.get("/interactions", dependencies=[Depends(requires(Permission.INTERACTIONS_READ))])
 async def list_interactions(
     rt: RuntimeDep,
     state: InteractionState | None = None,
@@ -72,35 +77,65 @@ async def list_interactions(
     return [InteractionOut.of(rt.center.interactions.get(ix.id, ix)) for ix in found]
 
 
-@router.get("/interactions/{interaction_id}")
+@router.get(
+    "/interactions/{interaction_id}", dependencies=[Depends(requires(Permission.INTERACTIONS_READ))]
+)
 async def get_interaction(interaction_id: str, rt: RuntimeDep) -> InteractionOut:
     return InteractionOut.of(views.get_interaction(rt, InteractionId(interaction_id)))
 
 
-@router.post("/interactions/{interaction_id}/accept")
-async def accept(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/accept",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def accept(
+    interaction_id: str, body: AgentRef, rt: RuntimeDep, caller: CallerDep
+) -> ActionOut:
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(rt, interaction_id, lambda i: svc.do_accept(rt, i, AgentId(body.agent_id)))
 
 
-@router.post("/interactions/{interaction_id}/reject")
-async def reject(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/reject",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def reject(
+    interaction_id: str, body: AgentRef, rt: RuntimeDep, caller: CallerDep
+) -> ActionOut:
     """The agent declines the offer: Not Ready ("missed"), the interaction keeps its place."""
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(rt, interaction_id, lambda i: svc.do_reject(rt, i, AgentId(body.agent_id)))
 
 
-@router.post("/interactions/{interaction_id}/hold")
-async def hold(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/hold",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def hold(interaction_id: str, body: AgentRef, rt: RuntimeDep, caller: CallerDep) -> ActionOut:
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(rt, interaction_id, lambda i: svc.do_hold(rt, i, AgentId(body.agent_id)))
 
 
-@router.post("/interactions/{interaction_id}/resume")
-async def resume(interaction_id: str, body: AgentRef, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/resume",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def resume(
+    interaction_id: str, body: AgentRef, rt: RuntimeDep, caller: CallerDep
+) -> ActionOut:
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(rt, interaction_id, lambda i: svc.do_resume(rt, i, AgentId(body.agent_id)))
 
 
-@router.post("/interactions/{interaction_id}/transfer")
-async def transfer(interaction_id: str, body: TransferIn, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/transfer",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def transfer(
+    interaction_id: str, body: TransferIn, rt: RuntimeDep, caller: CallerDep
+) -> ActionOut:
     """To a queue (`to_queue_id`) or to a named agent (`to_agent_id`): exactly one."""
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(
         rt,
         interaction_id,
@@ -114,17 +149,37 @@ async def transfer(interaction_id: str, body: TransferIn, rt: RuntimeDep) -> Act
     )
 
 
-@router.post("/interactions/{interaction_id}/end")
-async def end(interaction_id: str, body: EndIn, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/end",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def end(interaction_id: str, body: EndIn, rt: RuntimeDep, caller: CallerDep) -> ActionOut:
+    """Without `agent_id`, whoever may act on any agent ends it; an agent ends only its own."""
+    acting = body.agent_id
+    if acting is None and Permission.AGENTS_STATE not in caller.principal.permissions:
+        acting = caller.principal.scope.agent_id
+        if acting is None:
+            raise Forbidden(
+                f"{caller.principal.name} may end only interactions of its own agent",
+                permission=Permission.INTERACTIONS_HANDLE.value,
+            )
+    if acting is not None:
+        check_handle(caller, rt, InteractionId(interaction_id), acting)
     return _act(
         rt,
         interaction_id,
-        lambda i: svc.do_end(rt, i, body.by, AgentId(body.agent_id) if body.agent_id else None),
+        lambda i: svc.do_end(rt, i, body.by, AgentId(acting) if acting else None),
     )
 
 
-@router.post("/interactions/{interaction_id}/wrap-up")
-async def wrap_up(interaction_id: str, body: WrapUpDone, rt: RuntimeDep) -> ActionOut:
+@router.post(
+    "/interactions/{interaction_id}/wrap-up",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
+async def wrap_up(
+    interaction_id: str, body: WrapUpDone, rt: RuntimeDep, caller: CallerDep
+) -> ActionOut:
+    check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(
         rt,
         interaction_id,
@@ -138,13 +193,19 @@ async def wrap_up(interaction_id: str, body: WrapUpDone, rt: RuntimeDep) -> Acti
     )
 
 
-@router.post("/interactions/{interaction_id}/callback")
+@router.post(
+    "/interactions/{interaction_id}/callback",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
+)
 async def callback(interaction_id: str, body: CallbackIn, rt: RuntimeDep) -> ActionOut:
     """The caller asks to be called back and keeps their place in line."""
     return _act(rt, interaction_id, lambda i: svc.do_request_callback(rt, i, body.number))
 
 
-@router.get("/interactions/{interaction_id}/routing")
+@router.get(
+    "/interactions/{interaction_id}/routing",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_ROUTING))],
+)
 async def routing(interaction_id: str, rt: RuntimeDep) -> RoutingOut:
     """Why each agent was chosen: candidates, the rule, and who was passed over and why."""
     found = views.explain_routing(rt, InteractionId(interaction_id))
@@ -153,7 +214,10 @@ async def routing(interaction_id: str, rt: RuntimeDep) -> RoutingOut:
     )
 
 
-@router.get("/interactions/{interaction_id}/events")
+@router.get(
+    "/interactions/{interaction_id}/events",
+    dependencies=[Depends(requires(Permission.INTERACTIONS_READ))],
+)
 async def interaction_events(interaction_id: str, rt: RuntimeDep) -> list[EventOut]:
     views.get_interaction(rt, InteractionId(interaction_id))
     return [
@@ -162,7 +226,9 @@ async def interaction_events(interaction_id: str, rt: RuntimeDep) -> list[EventO
     ]
 
 
-@router.get("/events", tags=["events"])
+@router.get(
+    "/events", tags=["events"], dependencies=[Depends(requires(Permission.INTERACTIONS_READ))]
+)
 async def event_log(
     rt: RuntimeDep,
     after_id: Annotated[int, Query(ge=0)] = 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
 
-from callbridge.adapters.web.auth import require_admin
+from callbridge.adapters.web.auth import requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     DispositionIn,
@@ -15,23 +15,29 @@ from callbridge.adapters.web.schemas import (
 )
 from callbridge.domain.errors import AlreadyExists
 from callbridge.domain.ids import DispositionCode, QueueId
+from callbridge.domain.security.permissions import Permission
 from callbridge.services import queues as svc
 from callbridge.services import views
 
-router = APIRouter(dependencies=[Depends(require_admin)])
+router = APIRouter()
 
 
 def _out(rt: RuntimeDep, queue_id: QueueId) -> QueueOut:
     return QueueOut.of(rt.center.queue(queue_id), views.queue_stats(rt, queue_id))
 
 
-@router.get("/queues", tags=["queues"])
+@router.get("/queues", tags=["queues"], dependencies=[Depends(requires(Permission.QUEUES_READ))])
 async def list_queues(rt: RuntimeDep) -> list[QueueOut]:
     stats = views.all_queue_stats(rt)
     return [QueueOut.of(q, stats[q.id]) for q in views.list_queues(rt)]
 
 
-@router.post("/queues", status_code=status.HTTP_201_CREATED, tags=["queues"])
+@router.post(
+    "/queues",
+    status_code=status.HTTP_201_CREATED,
+    tags=["queues"],
+    dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
+)
 async def create_queue(body: QueueCreate, rt: RuntimeDep) -> QueueOut:
     if QueueId(body.id) in rt.center.queues:
         raise AlreadyExists(f"queue {body.id} exists", field="id")
@@ -39,31 +45,50 @@ async def create_queue(body: QueueCreate, rt: RuntimeDep) -> QueueOut:
     return _out(rt, QueueId(body.id))
 
 
-@router.get("/queues/{queue_id}", tags=["queues"])
+@router.get(
+    "/queues/{queue_id}", tags=["queues"], dependencies=[Depends(requires(Permission.QUEUES_READ))]
+)
 async def get_queue(queue_id: str, rt: RuntimeDep) -> QueueOut:
     return _out(rt, QueueId(queue_id))
 
 
-@router.put("/queues/{queue_id}", tags=["queues"])
+@router.put(
+    "/queues/{queue_id}",
+    tags=["queues"],
+    dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
+)
 async def replace_queue(queue_id: str, body: QueueIn, rt: RuntimeDep) -> QueueOut:
     rt.center.queue(QueueId(queue_id))
     svc.do_save_queue(rt, body.to_domain(queue_id))
     return _out(rt, QueueId(queue_id))
 
 
-@router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["queues"])
+@router.delete(
+    "/queues/{queue_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["queues"],
+    dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
+)
 async def delete_queue(queue_id: str, rt: RuntimeDep) -> Response:
     svc.do_remove_queue(rt, QueueId(queue_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/queues/{queue_id}/waiting", tags=["queues"])
+@router.get(
+    "/queues/{queue_id}/waiting",
+    tags=["queues"],
+    dependencies=[Depends(requires(Permission.QUEUES_READ))],
+)
 async def waiting(queue_id: str, rt: RuntimeDep) -> list[InteractionOut]:
     """Who is waiting, in the order they will be served."""
     return [InteractionOut.of(ix) for ix in views.waiting_in(rt, QueueId(queue_id))]
 
 
-@router.get("/dispositions", tags=["dispositions"])
+@router.get(
+    "/dispositions",
+    tags=["dispositions"],
+    dependencies=[Depends(requires(Permission.DISPOSITIONS_READ))],
+)
 async def list_dispositions(rt: RuntimeDep) -> list[DispositionIn]:
     return [
         DispositionIn(code=d.code, label=d.label)
@@ -71,7 +96,12 @@ async def list_dispositions(rt: RuntimeDep) -> list[DispositionIn]:
     ]
 
 
-@router.post("/dispositions", status_code=status.HTTP_201_CREATED, tags=["dispositions"])
+@router.post(
+    "/dispositions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["dispositions"],
+    dependencies=[Depends(requires(Permission.DISPOSITIONS_MANAGE))],
+)
 async def save_disposition(body: DispositionIn, rt: RuntimeDep) -> DispositionIn:
     svc.do_save_disposition(rt, DispositionCode(body.code), body.label)
     return body
