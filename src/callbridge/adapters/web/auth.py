@@ -2,24 +2,25 @@
 
 Every route declares exactly one permission with `Depends(requires(Permission.X))` (or
 `Depends(public)`); the route-table test fails for a route that declares neither. `requires`
-resolves the caller (session cookie, API token, or the bootstrap admin token from settings) and
-calls `authorize`, the one permission check shared with WebSocket subscriptions and pages.
+resolves the caller (an API token in `Authorization: Bearer`, or the session cookie plus, for
+changes, its CSRF token) and calls `authorize`, the one permission check shared with WebSocket
+subscriptions and pages.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from callbridge.adapters.web.errors import Unauthorized
 from callbridge.domain.ids import AgentId, InteractionId
+from callbridge.domain.security.accounts import Unauthorized
 from callbridge.domain.security.permissions import (
-    ALL_PERMISSIONS,
+    Forbidden,
     Permission,
     Principal,
     Target,
@@ -27,16 +28,9 @@ from callbridge.domain.security.permissions import (
 )
 from callbridge.ports import AuditRecord, JsonValue
 from callbridge.services.runtime import Runtime
+from callbridge.services.security.accounts import Accounts, csrf_token
 
-bearer = HTTPBearer(auto_error=False, description="An API token, or the bootstrap admin token")
-
-BOOTSTRAP = Principal(
-    user_id="bootstrap",
-    name="the bootstrap admin token",
-    roles=("admin",),
-    permissions=ALL_PERMISSIONS,
-    via="bootstrap",
-)
+bearer = HTTPBearer(auto_error=False, description="An API token (cb_...)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +39,8 @@ class Caller:
 
     principal: Principal
     source: str
+    session_token: str | None = None  # set when the caller came with a session cookie
+    mfa_passed: bool = True
 
     def check(self, permission: Permission, target: Target | None = None) -> None:
         """The object-level half of the check, for handlers that know the object."""
@@ -68,34 +64,89 @@ def source_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+SESSION_COOKIE = "cb_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _resolve(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, allow_pending: bool
+) -> Caller:
+    accounts: Accounts = request.app.state.accounts
+    source = source_of(request)
+    if credentials is not None:
+        token, user = accounts.authenticate_token(credentials.credentials)
+        return Caller(accounts.principal(user, token), source)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthorized("log in, or send an API token (Authorization: Bearer ...)")
+    session, user = accounts.session(cookie, allow_pending=allow_pending)
+    if request.method in UNSAFE_METHODS:
+        await _check_csrf(request, cookie)
+    principal = accounts.principal(user)
+    if not session.mfa_passed:
+        # between password and second factor: only one's own account (to finish logging in)
+        principal = replace(principal, permissions=principal.permissions & {Permission.SELF})
+    return Caller(principal, source, session_token=cookie, mfa_passed=session.mfa_passed)
+
+
+async def _check_csrf(request: Request, session_token: str) -> None:
+    """A cookie-authenticated change must carry the session's CSRF token (header or form)."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if sent is None or not secrets.compare_digest(sent, csrf_token(session_token)):
+        raise Forbidden(
+            f"missing or wrong CSRF token: send the {CSRF_HEADER} header from the login response",
+            field=CSRF_HEADER,
+        )
+
+
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    expected: str = request.app.state.admin_token
-    if credentials is None:
-        raise Unauthorized("an API token is required (Authorization: Bearer ...)")
-    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise Unauthorized("the API token is not valid")
-    return Caller(BOOTSTRAP, source_of(request))
+    """The caller, by API token or by a session that has passed its second factor."""
+    return await _resolve(request, credentials, allow_pending=False)
 
 
-def requires(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+async def authenticate_pending(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """Also accepts a session still waiting for its second factor (MFA routes only)."""
+    return await _resolve(request, credentials, allow_pending=True)
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]
+PendingCallerDep = Annotated[Caller, Depends(authenticate_pending)]
+
+
+def requires(
+    permission: Permission, *, allow_pending: bool = False
+) -> Callable[..., Awaitable[Caller]]:
     """A dependency that authenticates the request and checks `permission`."""
 
-    async def dependency(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    # Two definitions rather than one with a variable annotation: FastAPI reads the
+    # annotations by name from this module, so they must name module-level aliases.
+    async def dependency(caller: CallerDep) -> Caller:
         authorize(caller.principal, permission)
         return caller
 
-    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route check
-    return dependency
+    async def pending_dependency(caller: PendingCallerDep) -> Caller:
+        authorize(caller.principal, permission)
+        return caller
+
+    chosen = pending_dependency if allow_pending else dependency
+    chosen.permission = permission  # type: ignore[attr-defined]  # read by the route check
+    return chosen
 
 
 async def public() -> None:
     """Declares a route open to anyone (health, the API description, login)."""
-
-
-CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
 def check_agent(caller: Caller, rt: Runtime, agent_id: AgentId, permission: Permission) -> None:

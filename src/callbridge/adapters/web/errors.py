@@ -7,6 +7,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from callbridge.domain.errors import CallbridgeError
+from callbridge.domain.security.accounts import Unauthorized
+
+__all__ = ["STATUS_BY_CODE", "Unauthorized", "error_body", "install"]
 
 STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
@@ -24,10 +27,6 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
-class Unauthorized(CallbridgeError):
-    code = "unauthorized"
-
-
 def error_body(code: str, message: str, details: dict[str, object]) -> dict[str, object]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -39,7 +38,11 @@ def install(app: FastAPI) -> None:
             k: v if isinstance(v, str | int | float | bool | None) else str(v)
             for k, v in exc.details.items()
         }
-        headers = {"WWW-Authenticate": "Bearer"} if exc.code == "unauthorized" else None
+        headers: dict[str, str] | None = None
+        if exc.code == "unauthorized":
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif exc.code == "locked_out" and isinstance(exc.details.get("retry_after_s"), int):
+            headers = {"Retry-After": str(max(1, int(str(exc.details["retry_after_s"]))))}
         return JSONResponse(
             error_body(exc.code, exc.message, details),
             status_code=STATUS_BY_CODE.get(exc.code, 400),
