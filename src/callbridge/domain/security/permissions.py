@@ -83,7 +83,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.METRICS_READ,
         }
     ),
-    "admin": ALL_PERMISSIONS - {Permission.AUDIT_READ},
+    "admin": ALL_PERMISSIONS,
     "auditor": _READ | {Permission.SELF, Permission.INTERACTIONS_ROUTING, Permission.AUDIT_READ},
 }
 
