@@ -70,10 +70,28 @@ async def list_interactions(
     state: InteractionState | None = None,
     queue_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    address: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="Only those from, to or to call back at this phone number (any "
+            "formatting) or email address.",
+        ),
+    ] = None,
 ) -> list[InteractionOut]:
-    found = rt.store.list_interactions(
-        state=state, queue_id=QueueId(queue_id) if queue_id else None, limit=limit
-    )
+    """Newest first."""
+    if address is not None:
+        # through the blind indexes; the other filters apply to what the address finds
+        found = [
+            ix
+            for ix in rt.store.find_interactions(address, limit)
+            if (state is None or ix.state == state) and (not queue_id or ix.queue_id == queue_id)
+        ]
+    else:
+        found = rt.store.list_interactions(
+            state=state, queue_id=QueueId(queue_id) if queue_id else None, limit=limit
+        )
     return [InteractionOut.of(rt.center.interactions.get(ix.id, ix)) for ix in found]
 
 
@@ -231,7 +249,7 @@ async def interaction_events(interaction_id: str, rt: RuntimeDep) -> list[EventO
 )
 async def event_log(
     rt: RuntimeDep,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """The append-only event log, in order; page with `after_id`."""

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from callbridge.domain.agents import Agent
 from callbridge.domain.channels import Channel, Direction
+from callbridge.domain.errors import InvalidInput
 from callbridge.domain.ids import DispositionCode, GroupName, QueueId, SkillId
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.queues import (
@@ -112,14 +113,16 @@ class EscalationIn(Strict):
     def to_domain(self) -> EscalationStep:
         if self.action == "add_group":
             if self.group is None:
-                raise ValueError("add_group needs group")
+                raise InvalidInput("escalation: add_group needs group", field="escalation.group")
             return AddGroup(self.after_s, GroupName(self.group))
         if self.skill is None:
-            raise ValueError(f"{self.action} needs skill")
+            raise InvalidInput(f"escalation: {self.action} needs skill", field="escalation.skill")
         if self.action == "drop_skill":
             return DropSkill(self.after_s, SkillId(self.skill))
         if self.min_proficiency is None:
-            raise ValueError("relax needs min_proficiency")
+            raise InvalidInput(
+                "escalation: relax needs min_proficiency", field="escalation.min_proficiency"
+            )
         return RelaxProficiency(self.after_s, SkillId(self.skill), self.min_proficiency)
 
     @classmethod
