@@ -14,9 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket, WebSocketException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
+from starlette.status import WS_1008_POLICY_VIOLATION
 
+from callbridge.domain.errors import CallbridgeError
 from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.security.accounts import Unauthorized
 from callbridge.domain.security.permissions import (
@@ -74,22 +77,59 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def _resolve(
     request: Request, credentials: HTTPAuthorizationCredentials | None, *, allow_pending: bool
 ) -> Caller:
-    accounts: Accounts = request.app.state.accounts
-    source = source_of(request)
-    if credentials is not None:
-        token, user = accounts.authenticate_token(credentials.credentials)
+    token = credentials.credentials if credentials is not None else None
+    caller = _identify(request, token, allow_pending=allow_pending)
+    if caller.session_token is not None and request.method in UNSAFE_METHODS:
+        await _check_csrf(request, caller.session_token)
+    return caller
+
+
+def _identify(conn: HTTPConnection, bearer_token: str | None, *, allow_pending: bool) -> Caller:
+    """Who is on the other end of a request or a WebSocket: API token, else session cookie."""
+    accounts: Accounts = conn.app.state.accounts
+    source = conn.client.host if conn.client else "unknown"
+    if bearer_token is not None:
+        token, user = accounts.authenticate_token(bearer_token)
         return Caller(accounts.principal(user, token), source)
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = conn.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthorized("log in, or send an API token (Authorization: Bearer ...)")
     session, user = accounts.session(cookie, allow_pending=allow_pending)
-    if request.method in UNSAFE_METHODS:
-        await _check_csrf(request, cookie)
     principal = accounts.principal(user)
     if not session.mfa_passed:
         # between password and second factor: only one's own account (to finish logging in)
         principal = replace(principal, permissions=principal.permissions & {Permission.SELF})
     return Caller(principal, source, session_token=cookie, mfa_passed=session.mfa_passed)
+
+
+def ws_requires(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+    """The WebSocket form of `requires`: the same identification and the same check.
+
+    A browser sends its cookies with a WebSocket handshake from any site, and no CSRF token,
+    so a cookie-authenticated socket must come from a page of this server (its Origin).
+    """
+
+    async def dependency(websocket: WebSocket) -> Caller:
+        header = websocket.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        bearer_token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+        try:
+            caller = _identify(websocket, bearer_token, allow_pending=False)
+            origin = websocket.headers.get("origin")
+            if caller.session_token is not None and origin is not None:
+                host = websocket.headers.get("host", "")
+                if origin.split("://", 1)[-1] != host:
+                    raise Forbidden(f"WebSocket from another site ({origin})", field="Origin")
+            authorize(caller.principal, permission)
+        except CallbridgeError as exc:
+            # refuse the handshake: close code 1008 (policy violation), the reason says why
+            raise WebSocketException(
+                WS_1008_POLICY_VIOLATION, f"{exc.code}: {exc.message}"
+            ) from exc
+        return caller
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route check
+    return dependency
 
 
 async def _check_csrf(request: Request, session_token: str) -> None:
