@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from callbridge.adapters.bus.memory import MemoryBus
+from callbridge.adapters.store.accounts import SqlAccountStore
+from callbridge.adapters.store.audit import AuditLog
+from callbridge.adapters.store.personal import InteractionRecords
 from callbridge.adapters.store.sql import SqlStore
+from callbridge.adapters.store.webhooks import WebhookStore
 from callbridge.adapters.web.api import create_api
+from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
+from callbridge.domain.security.accounts import LockoutPolicy
+from callbridge.ports import PersonalDataHolder
 from callbridge.services.runtime import Runtime
-from callbridge.settings import Settings
+from callbridge.services.security.accounts import AccountPolicy, Accounts
+from callbridge.services.security.crypto import FieldCipher, Keyring, open_cipher
+from callbridge.services.security.privacy import PrivacyRequests
+from callbridge.settings import Settings, SettingsError
 
 
 class SystemClock:
@@ -34,9 +44,11 @@ class App:
     runtime: Runtime
     store: SqlStore
     bus: MemoryBus
-    admin_token: str
-    token_generated: bool
+    admin_token: str | None  # the bootstrap API token, when configured or made on this run
+    token_generated: bool  # made on this run: print it, it is not shown again
     api: FastAPI
+    accounts: Accounts
+    admin_password: str | None = None  # the first admin's password, made on this run
 
     def close(self) -> None:
         self.store.close()
@@ -44,16 +56,92 @@ class App:
 
 def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: bool = True) -> App:
     """Open the store (creating and migrating it on first run) and wire everything to it."""
-    store = SqlStore.open(settings.database_url)
+    store = SqlStore.open(settings.database_url, open_settings_cipher(settings))
     bus = MemoryBus()
     try:
         runtime = Runtime.start(store, bus, clock or SystemClock(), new_id)
     except Exception:
         store.close()
         raise
-    configured = settings.admin_token.get_secret_value() if settings.admin_token else None
-    token = configured or secrets.token_urlsafe(24)
-    api = create_api(
-        runtime, token, tick_interval_s=settings.tick_interval_s, run_timer_loop=run_timer_loop
+    accounts = Accounts(
+        SqlAccountStore(store.engine, store.cipher),
+        runtime.clock,
+        new_id,
+        account_policy(settings),
     )
-    return App(settings, runtime, store, bus, token, configured is None, api)
+    configured = settings.admin_token.get_secret_value() if settings.admin_token else None
+    try:
+        password, token = accounts.ensure_bootstrap(configured)
+    except Exception:
+        store.close()
+        raise
+    webhook_store = WebhookStore(store.engine, store.cipher)
+    api = create_api(
+        runtime,
+        accounts,
+        tick_interval_s=settings.tick_interval_s,
+        run_timer_loop=run_timer_loop,
+        tls=settings.tls_cert_file is not None,
+        webhook_dispatcher=WebhookDispatcher(webhook_store, bus, runtime.clock),
+    )
+    api.state.audit_log = AuditLog(store.engine)
+    api.state.webhooks = webhook_store
+    api.state.inbound_webhook_secret = settings.inbound_webhook_secret
+    api.state.privacy = privacy_requests(store, runtime.clock)
+    generated = token is not None and configured is None
+    return App(settings, runtime, store, bus, token, generated, api, accounts, password)
+
+
+def privacy_requests(store: SqlStore, clock: Clock) -> PrivacyRequests:
+    """Export and erasure over every holder of personal data: the CRM's activities and call
+    recordings join this list when they exist."""
+    holders: list[PersonalDataHolder] = [InteractionRecords(store)]
+    return PrivacyRequests(holders, store.cipher.index, store, clock)
+
+
+def open_settings_cipher(settings: Settings) -> FieldCipher:
+    """The personal-data cipher from CALLBRIDGE_KEYS or the key file. With SQLite and neither
+    set, the key file sits next to the database (`<db>.keys`) and is made on first run."""
+    key_file = settings.key_file
+    env_value = settings.keys.get_secret_value() if settings.keys else None
+    sqlite_path = sqlite_file(settings.database_url)
+    if key_file is None and env_value is None:
+        if sqlite_path is None and settings.database_url.startswith("sqlite"):
+            # an in-memory database dies with the process, and so may its keys
+            return FieldCipher(Keyring.generate(), settings.default_country)
+        if sqlite_path is None:
+            raise SettingsError(
+                "key_file: required with PostgreSQL (or set CALLBRIDGE_KEYS); "
+                "make one with `callbridge keys generate --file PATH`"
+            )
+        key_file = sqlite_path.with_name(sqlite_path.name + ".keys")
+    return open_cipher(
+        key_file,
+        env_value,
+        create=sqlite_path is not None or settings.key_file is None,
+        default_region=settings.default_country,
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    scheme, _, rest = url.partition("://")
+    if not scheme.startswith("sqlite"):
+        return None
+    path = rest.removeprefix("/")
+    return None if path in ("", ":memory:") else Path(path).expanduser()
+
+
+def account_policy(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        password_min_length=settings.password_min_length,
+        mfa_roles=settings.mfa_required_roles,
+        session_idle_s=settings.session_idle_timeout_s,
+        session_absolute_s=settings.session_absolute_timeout_s,
+        lockout=LockoutPolicy(
+            account_failures=settings.lockout_account_failures,
+            address_failures=settings.lockout_address_failures,
+            window_s=settings.lockout_window_s,
+            duration_s=settings.lockout_duration_s,
+        ),
+    )

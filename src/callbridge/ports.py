@@ -16,6 +16,7 @@ from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, Queue
 from callbridge.domain.interactions import Interaction, InteractionState
 from callbridge.domain.live import Disposition
 from callbridge.domain.queues import Queue
+from callbridge.domain.security.accounts import ApiToken, CustomRole, Lockout, Session, User
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 
@@ -96,6 +97,11 @@ class Store(Protocol):
         """Newest first."""
         ...
 
+    def find_interactions(self, address: str, limit: int = 100) -> list[Interaction]:
+        """Interactions from, to or to be called back at a phone number or email address,
+        newest first; any common formatting of the number finds the same ones."""
+        ...
+
     def events(
         self,
         *,
@@ -109,7 +115,38 @@ class Store(Protocol):
 
     def get_disposition(self, code: DispositionCode) -> Disposition | None: ...
 
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers now."""
+        ...
+
     def close(self) -> None: ...
+
+
+class PersonalDataHolder(Protocol):
+    """One place that holds personal data about customers, found by phone number or email.
+
+    A privacy request asks every holder the composition root lists: the interaction store
+    first; the CRM's activities and call recordings plug in the same way. Holders with blind
+    indexes look the subject up by `index_hash`; others (a remote CRM) by `address`.
+    """
+
+    @property
+    def name(self) -> str:
+        """The holder's section in an export file and in erasure counts."""
+        ...
+
+    def export(self, index_hash: str, address: str) -> JsonValue:
+        """Everything held about the subject, decrypted, as JSON."""
+        ...
+
+    def in_use(self, index_hash: str, address: str) -> int:
+        """How many of the subject's records cannot be erased yet (an interaction still open)."""
+        ...
+
+    def erase(self, index_hash: str, address: str) -> int:
+        """Overwrite the subject's personal data in every record no longer in use; how many
+        records were changed."""
+        ...
 
 
 class EventBus(Protocol):
@@ -128,4 +165,65 @@ class EventBus(Protocol):
 class IdFactory(Protocol):
     def __call__(self) -> str:
         """A new unique id."""
+        ...
+
+
+class AccountStore(Protocol):
+    """Users, custom roles, sessions, API tokens, recovery codes, failed logins and lockouts.
+
+    Every method that takes `audit` appends those records in the same transaction as its change.
+    """
+
+    def save_user(self, user: User, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def get_user(self, user_id: str) -> User | None: ...
+    def get_user_by_username(self, username: str) -> User | None: ...
+    def get_user_by_agent(self, agent_id: str) -> User | None: ...
+    def list_users(self) -> list[User]: ...
+    def count_users(self) -> int: ...
+    def save_role(self, role: CustomRole, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def delete_role(self, name: str, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def list_roles(self) -> list[CustomRole]: ...
+    def replace_recovery_codes(
+        self, user_id: str, code_hashes: Sequence[str], audit: Sequence[AuditRecord] = ()
+    ) -> None: ...
+    def use_recovery_code(self, user_id: str, code_hash: str, at: float) -> bool:
+        """Mark an unused code used, atomically; False if there is no such unused code."""
+        ...
+
+    def unused_recovery_codes(self, user_id: str) -> int: ...
+    def save_session(self, session: Session, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def get_session(self, token_hash: str) -> Session | None: ...
+    def delete_sessions(
+        self,
+        *,
+        token_hash: str | None = None,
+        user_id: str | None = None,
+        before: float | None = None,
+    ) -> int: ...
+    def save_token(self, token: ApiToken, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def get_token(self, token_id: str) -> ApiToken | None: ...
+    def list_tokens(self, user_id: str | None = None) -> list[ApiToken]: ...
+    def touch(
+        self, *, token_id: str | None = None, session_hash: str | None = None, at: float
+    ) -> None:
+        """Record use: a token's last_used_at or a session's last_seen_at."""
+        ...
+
+    def record_failure(
+        self, username: str, source: str, at: float, since: float
+    ) -> tuple[int, int]:
+        """Log a failed login; the failures since `since` for the account and the address."""
+        ...
+
+    def clear_failures(self, username: str) -> None: ...
+    def lock(self, lockout: Lockout, audit: Sequence[AuditRecord] = ()) -> None: ...
+    def lockouts(self, now: float) -> list[Lockout]:
+        """Lockouts still in force at `now`."""
+        ...
+
+    def unlock(
+        self, kind: str, subject: str, audit: Sequence[AuditRecord] = (), *, clear_failures: bool
+    ) -> bool: ...
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Audit records for actions that change nothing else."""
         ...

@@ -9,12 +9,13 @@ TOML source, which runs after the argument and environment sources, can see whic
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Any, get_args
 
 import pydantic_settings
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -71,7 +72,15 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = Field(
         default=None, description="PEM certificate chain; with tls_key_file, serve HTTPS."
     )
-    tls_key_file: Path | None = Field(default=None, description="PEM private key for TLS.")
+    # validate_default: the check that the two go together runs when only the cert is set
+    tls_key_file: Path | None = Field(
+        default=None, validate_default=True, description="PEM private key for TLS."
+    )
+    inbound_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret that signs inbound channel webhooks (SMS, email); unset: "
+        "the inbound webhook endpoints answer 503.",
+    )
     session_idle_timeout_s: float = Field(default=1800.0, gt=0)
     session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
     mfa_required_roles: tuple[str, ...] = Field(
@@ -108,6 +117,26 @@ class Settings(BaseSettings):
         if len(code) != 2 or not code.isascii() or not code.isalpha():
             raise ValueError("must be a two-letter ISO 3166-1 country code such as US or GB")
         return code
+
+    @field_validator("tls_cert_file", "tls_key_file")
+    @classmethod
+    def _tls_files(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None:
+            _readable(value)
+        if info.field_name != "tls_key_file" or "tls_cert_file" not in info.data:
+            return value  # a bad cert file is reported by itself
+        cert = info.data["tls_cert_file"]
+        if (cert is None) != (value is None):
+            state = "is not set, but tls_cert_file is" if value is None else "needs tls_cert_file"
+            raise ValueError(f"{state}: set both to serve HTTPS, or neither")
+        if cert is not None and value is not None:
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, value)
+            except ssl.SSLError as exc:
+                raise ValueError(
+                    f"{value} is not the PEM private key of the certificate in {cert}: {exc}"
+                ) from exc
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -151,6 +180,14 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
                 f"config: config file {path} sets 'config'; a config file cannot name another"
             )
         return data
+
+
+def _readable(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:

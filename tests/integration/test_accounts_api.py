@@ -94,9 +94,7 @@ def test_changes_by_cookie_need_the_csrf_token(app: App) -> None:
         assert right.status_code == 201, right.text
 
 
-def test_supervisor_must_enrol_in_totp_before_anything_else(
-    app: App, clock: ManualClock
-) -> None:
+def test_supervisor_must_enrol_in_totp_before_anything_else(app: App, clock: ManualClock) -> None:
     with TestClient(app.api) as client:
         body = login(client, "sam").json()
         assert body["mfa"] == "enrol"
@@ -226,9 +224,7 @@ def test_logout_ends_the_session(app: App) -> None:
         assert client.get("/queues").status_code == 401
 
 
-def test_api_tokens_are_scoped_hashed_expiring_and_revocable(
-    app: App, clock: ManualClock
-) -> None:
+def test_api_tokens_are_scoped_hashed_expiring_and_revocable(app: App, clock: ManualClock) -> None:
     alice = session_for(app, clock, "alice")
     made = alice.post(
         "/tokens", json={"name": "crm sync", "permissions": ["queues.read"], "expires_in_s": 3600}

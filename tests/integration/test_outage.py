@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from callbridge.app import App, build
 from callbridge.domain.clock import ManualClock
+from callbridge.services.security.crypto import Keyring
 from callbridge.settings import Settings
 
 TOKEN = "outage-token"
@@ -54,7 +55,11 @@ def test_postgres_outage_refuses_changes_whole_and_recovers(
 ) -> None:
     url = postgres_admin.url.set(database=pg_database).render_as_string(hide_password=False)
     app: App = build(
-        Settings(database_url=url, admin_token=SecretStr(TOKEN)),
+        Settings(
+            database_url=url,
+            admin_token=SecretStr(TOKEN),
+            keys=SecretStr(Keyring.generate().to_json()),
+        ),
         clock=ManualClock(1_800_000_000.0),
         run_timer_loop=False,
     )

@@ -40,6 +40,7 @@ from callbridge.domain.queues import (
 )
 from callbridge.domain.restore import restore, route_waiting
 from callbridge.ports import Changes, Store
+from callbridge.services.security.crypto import FieldCipher, Keyring
 
 # A real epoch time with a fraction, so the datetime columns are exercised to the microsecond.
 # Offsets from it are binary fractions (0.25, 0.125...), so sums stay exact microseconds.
@@ -47,18 +48,19 @@ T0 = 1_764_150_000.123456
 A = AgentId
 I = InteractionId  # noqa: E741
 Q = QueueId
+CIPHER = FieldCipher(Keyring.generate())  # one ring for every store, so reopening reads
 
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore.open(database_url)
+    opened = SqlStore.open(database_url, CIPHER)
     yield opened
     opened.close()
 
 
 def test_sql_store_is_a_store(database_url: str) -> None:
     # mypy checks the assignment; the test checks open() gives a working store
-    store: Store = SqlStore.open(database_url)
+    store: Store = SqlStore.open(database_url, CIPHER)
     try:
         assert store.load().next_seq == 1
     finally:
@@ -494,7 +496,7 @@ def test_a_restarted_center_has_the_same_agents_and_waiting_interactions(
     database_url: str,
 ) -> None:
     c = ContactCenter()
-    store = SqlStore.open(database_url)
+    store = SqlStore.open(database_url, CIPHER)
     t = T0
 
     def step(events: list[Event], changes: Changes | None = None) -> None:
@@ -527,7 +529,7 @@ def test_a_restarted_center_has_the_same_agents_and_waiting_interactions(
     step(c.create_interaction(I("i5"), Channel.EMAIL, Direction.INBOUND, "x@y", "s@z", {}, t + 22))
     store.close()
 
-    reopened = SqlStore.open(database_url)
+    reopened = SqlStore.open(database_url, CIPHER)
     stored = reopened.load()
     reopened.close()
     now = t + 23

@@ -17,7 +17,9 @@ from callbridge.domain.errors import StorageError
 from callbridge.domain.ids import DispositionCode
 from callbridge.domain.live import Disposition
 from callbridge.ports import Changes
+from callbridge.services.security.crypto import FieldCipher, Keyring
 
+CIPHER = FieldCipher(Keyring.generate())
 HEAD = "0002"  # the newest migration; test_migrations_ship_inside_the_package lists them all
 
 
@@ -55,7 +57,7 @@ def test_migrate_is_idempotent_and_keeps_data(engine: Engine, database_url: str)
         assert revision(engine) == HEAD
         tables = set(inspect(engine).get_table_names())
         assert tables >= set(metadata.tables)
-        store = SqlStore(engine)
+        store = SqlStore(engine, CIPHER)
         store.commit(Changes(dispositions=[Disposition(DispositionCode("ok"), "OK")]))
         migrate(engine)
         assert revision(engine) == HEAD
@@ -63,7 +65,7 @@ def test_migrate_is_idempotent_and_keeps_data(engine: Engine, database_url: str)
         assert store.get_disposition(DispositionCode("ok")) is not None
     finally:
         engine.dispose()
-    again = SqlStore.open(database_url)  # open migrates too
+    again = SqlStore.open(database_url, CIPHER)  # open migrates too
     assert again.get_disposition(DispositionCode("ok")) is not None
     again.close()
 
@@ -82,7 +84,7 @@ def test_migrations_ship_inside_the_package() -> None:
 
 def test_sqlite_file_and_directory_are_created_on_first_open_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "not" / "yet" / "callbridge.db"
-    store = SqlStore.open(f"sqlite:///{path}")
+    store = SqlStore.open(f"sqlite:///{path}", CIPHER)
     try:
         assert path.is_file()
         with store.engine.connect() as conn:
@@ -105,7 +107,7 @@ def test_a_sqlite_directory_that_cannot_be_made_is_a_storage_error(tmp_path: Pat
 
 
 def test_in_memory_sqlite_keeps_one_database() -> None:
-    store = SqlStore.open("sqlite://")
+    store = SqlStore.open("sqlite://", CIPHER)
     try:
         store.commit(Changes(dispositions=[Disposition(DispositionCode("ok"), "OK")]))
         assert store.get_disposition(DispositionCode("ok")) is not None
@@ -138,7 +140,7 @@ def test_unknown_schemes_are_refused_by_name(url: str, scheme: str) -> None:
     assert repr(scheme) in str(refused.value)
     assert refused.value.details["scheme"] == scheme
     with pytest.raises(StorageError):
-        SqlStore.open(url)
+        SqlStore.open(url, CIPHER)
 
 
 def test_a_url_without_a_scheme_is_refused_without_echoing_it() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,11 @@ from rich.console import Console
 
 from callbridge import __version__
 from callbridge.app import App, build
+from callbridge.cli import audit as audit_cli
+from callbridge.cli import certs as certs_cli
+from callbridge.cli import keys as keys_cli
+from callbridge.cli import privacy as privacy_cli
+from callbridge.cli import users as users_cli
 from callbridge.cli.seed import seed_demo
 from callbridge.domain.errors import CallbridgeError
 from callbridge.logging import configure_logging
@@ -25,6 +32,11 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True, soft_wrap=True)
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(certs_cli.app, name="certs")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(privacy_cli.app, name="privacy")
+app.add_typer(users_cli.app, name="users")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file.", exists=True, dir_okay=False)
@@ -47,6 +59,9 @@ async def _serve(built: App, *sims: LiveSimulation, duration: float | None = Non
         log_config=None,
         access_log=False,
         lifespan="on",
+        # HTTPS when both are set; settings has checked that they are readable
+        ssl_certfile=built.settings.tls_cert_file,
+        ssl_keyfile=built.settings.tls_key_file,
     )
     server = uvicorn.Server(config)
 
@@ -61,6 +76,14 @@ async def _serve(built: App, *sims: LiveSimulation, duration: float | None = Non
             tg.start_soon(stop_after, duration)
         await server.serve()
         tg.cancel_scope.cancel()
+
+
+def _print_bootstrap(built: App) -> None:
+    """What the first admin needs, printed once: on the run that made it."""
+    if built.admin_password:
+        console.print(f"admin user: admin, password {built.admin_password} (shown once)")
+    if built.token_generated:
+        console.print(f"bootstrap admin API token (shown once): {built.admin_token}")
 
 
 @app.command()
@@ -83,8 +106,7 @@ def serve(
     except CallbridgeError as exc:
         raise _fail(exc.message) from None
     try:
-        if built.token_generated:
-            console.print(f"admin API token (generated for this run): {built.admin_token}")
+        _print_bootstrap(built)
         anyio.run(_serve, built)
     finally:
         built.close()
@@ -114,7 +136,12 @@ def demo(
     """A live demo center: 3 queues, 12 simulated agents, a steady flow of customers."""
     try:
         settings = load_settings(
-            None, host=host, port=port, database_url=f"sqlite:///{db.resolve()}"
+            None,
+            host=host,
+            port=port,
+            database_url=f"sqlite:///{db.resolve()}",
+            # a fresh admin API token for every demo run, so it can always be printed
+            admin_token=os.environ.get("CALLBRIDGE_ADMIN_TOKEN") or secrets.token_urlsafe(24),
         )
     except SettingsError as exc:
         raise _fail(str(exc)) from None
@@ -123,9 +150,12 @@ def demo(
     try:
         created = seed_demo(built.runtime)
         console.print(f"demo database {'created' if created else 'reused'}: {db.resolve()}")
+        if built.admin_password:
+            console.print(f"admin user: admin, password {built.admin_password} (shown once)")
         if seed_only:
             return
-        base = f"http://{host}:{port}"
+        scheme = "https" if settings.tls_cert_file else "http"
+        base = f"{scheme}://{host}:{port}"
         token = built.admin_token
         console.print(
             f"Callbridge {__version__} demo is running.\n"

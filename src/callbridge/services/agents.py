@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from callbridge.domain.channels import Channel
 from callbridge.domain.ids import AgentId, GroupName, SkillId
-from callbridge.ports import StoredEvent
+from callbridge.ports import AuditRecord, StoredEvent
 from callbridge.services.runtime import Runtime
 
 
@@ -17,14 +17,23 @@ def do_save_agent(
     skills: dict[SkillId, int],
     capacity: dict[Channel, int] | None = None,
     groups: Iterable[GroupName] = (),
+    *,
+    audit: Sequence[AuditRecord] = (),
 ) -> list[StoredEvent]:
     """Create the agent, or replace its name, skills, capacity and groups."""
     group_set = frozenset(groups)
-    return rt.apply(lambda c, now: c.save_agent(agent_id, name, skills, capacity, group_set, now))
+    return rt.apply(
+        lambda c, now: c.save_agent(agent_id, name, skills, capacity, group_set, now), audit
+    )
 
 
 def do_set_skill(
-    rt: Runtime, agent_id: AgentId, skill: SkillId, proficiency: int | None
+    rt: Runtime,
+    agent_id: AgentId,
+    skill: SkillId,
+    proficiency: int | None,
+    *,
+    audit: Sequence[AuditRecord] = (),
 ) -> list[StoredEvent]:
     """Give, change (proficiency) or take away (None) one skill."""
     agent = rt.center.agent(agent_id)
@@ -33,7 +42,9 @@ def do_set_skill(
         skills.pop(skill, None)
     else:
         skills[skill] = proficiency
-    return do_save_agent(rt, agent_id, agent.name, skills, agent.capacity, agent.groups)
+    return do_save_agent(
+        rt, agent_id, agent.name, skills, agent.capacity, agent.groups, audit=audit
+    )
 
 
 def do_login(rt: Runtime, agent_id: AgentId) -> list[StoredEvent]:

@@ -8,7 +8,7 @@ never holds what the database does not: nothing already stored is lost, nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -25,7 +25,7 @@ from callbridge.domain.events import (
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.restore import restore, route_waiting
-from callbridge.ports import Changes, EventBus, IdFactory, Store, StoredEvent
+from callbridge.ports import AuditRecord, Changes, EventBus, IdFactory, Store, StoredEvent
 
 log = structlog.get_logger(__name__)
 
@@ -73,14 +73,18 @@ class Runtime:
         )
         self.degraded = False
 
-    def apply(self, change: Change) -> list[StoredEvent]:
-        """Run one change on the live center and make it durable. Errors change nothing."""
-        events = change(self.center, self.clock.now())
-        return self._write(events)
+    def apply(self, change: Change, audit: Sequence[AuditRecord] = ()) -> list[StoredEvent]:
+        """Run one change on the live center and make it durable. Errors change nothing.
 
-    def _write(self, events: list[Event]) -> list[StoredEvent]:
+        `audit` entries are appended in the same transaction as the change.
+        """
+        events = change(self.center, self.clock.now())
+        return self._write(events, audit)
+
+    def _write(self, events: list[Event], audit: Sequence[AuditRecord] = ()) -> list[StoredEvent]:
         closed = self._center.drain_closed()
         changes = self._changes(events, closed)
+        changes.audit.extend(audit)
         try:
             stored = self.store.commit(changes)
         except Exception as exc:

@@ -1,7 +1,7 @@
 """The SQL store: SQLite (one WAL file, created on first run) or PostgreSQL, via SQLAlchemy.
 
-`SqlStore.open(url)` makes the engine, migrates the schema to the newest revision and returns a
-store that implements the `Store` port.
+`SqlStore.open(url, cipher)` makes the engine, migrates the schema to the newest revision and
+returns a store that implements the `Store` port, sealing personal data with `cipher`.
 """
 
 from callbridge.adapters.store.engine import make_engine

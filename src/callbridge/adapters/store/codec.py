@@ -3,6 +3,9 @@
 Nothing here touches a database. Rows are plain mappings keyed by column name; JSON documents
 are `JsonValue`s. Reading checks shapes and raises `StorageError` naming the row and field, so a
 damaged row is reported instead of half-loaded.
+
+Personal data (addresses, numbers, notes, attached data) is sealed with a `FieldCipher` on the
+way in and opened on the way out, with the column's name as associated data (see `sealing`).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from callbridge.adapters.store.sealing import open_map, seal_map
 from callbridge.domain.agents import Agent, Presence
 from callbridge.domain.channels import Channel, Direction
 from callbridge.domain.errors import StorageError
@@ -41,6 +45,9 @@ from callbridge.domain.queues import (
     WrapUpPolicy,
 )
 from callbridge.ports import JsonValue
+
+if TYPE_CHECKING:
+    from callbridge.services.security.crypto import FieldCipher
 
 # A result row's mapping (SQLAlchemy's RowMapping) or a plain dict, keyed by column name.
 Row = Mapping[Any, Any]
@@ -321,15 +328,20 @@ def agent_from_row(row: Row, skills: Mapping[str, int]) -> Agent:
 # --- interactions ------------------------------------------------------------------------------
 
 
-def interaction_row(ix: Interaction) -> dict[str, object]:
+def interaction_row(ix: Interaction, cipher: FieldCipher) -> dict[str, object]:
+    """The interactions row, personal fields sealed and the addresses' blind indexes set."""
+    ad = "interactions."
     return {
         "id": ix.id,
         "channel": ix.channel.value,
         "direction": ix.direction.value,
-        "from_address": ix.from_address,
-        "to_address": ix.to_address,
+        "from_address": cipher.seal(ix.from_address, ad + "from_address"),
+        "to_address": cipher.seal(ix.to_address, ad + "to_address"),
+        "from_index": _index(ix.from_address, cipher),
+        "to_index": _index(ix.to_address, cipher),
+        "callback_index": _index(ix.callback_number, cipher),
         "created_at": ix.created_at,
-        "attached": dict(ix.attached),
+        "attached": seal_map(ix.attached, ad + "attached", cipher),
         "state": ix.state.value,
         "queue_id": ix.queue_id,
         "priority": ix.priority,
@@ -338,30 +350,36 @@ def interaction_row(ix: Interaction) -> dict[str, object]:
         "queue_entered_at": ix.queue_entered_at,
         "agent_id": ix.agent_id,
         "offer_deadline": ix.offer_deadline,
-        "callback_number": ix.callback_number,
+        "callback_number": cipher.seal_opt(ix.callback_number, ad + "callback_number"),
         "answered_at": ix.answered_at,
         "ended_at": ix.ended_at,
         "end_reason": None if ix.end_reason is None else ix.end_reason.value,
         "last_agent_id": ix.last_agent_id,
         "wrap_up_deadline": ix.wrap_up_deadline,
         "disposition": ix.disposition,
-        "notes": ix.notes,
+        "notes": cipher.seal_opt(ix.notes, ad + "notes"),
         "escalation_level": ix.escalation_level,
         "version": ix.version,
     }
 
 
-def interaction_from_row(row: Row) -> Interaction:
+def _index(address: str | None, cipher: FieldCipher) -> str | None:
+    # no index for a blank address: it would make every such interaction match each other
+    return cipher.index(address) if address and address.strip() else None
+
+
+def interaction_from_row(row: Row, cipher: FieldCipher) -> Interaction:
     where = f"interaction {row['id']!r}"
     end_reason = row["end_reason"]
+    ad = "interactions."
     return Interaction(
         id=InteractionId(row["id"]),
         channel=_enum(Channel, row["channel"], f"{where}.channel"),
         direction=_enum(Direction, row["direction"], f"{where}.direction"),
-        from_address=row["from_address"],
-        to_address=row["to_address"],
+        from_address=cipher.open(row["from_address"], ad + "from_address"),
+        to_address=cipher.open(row["to_address"], ad + "to_address"),
         created_at=row["created_at"],
-        attached=_str_map(row["attached"], f"{where}.attached"),
+        attached=open_map(_str_map(row["attached"], f"{where}.attached"), ad + "attached", cipher),
         state=_enum(InteractionState, row["state"], f"{where}.state"),
         queue_id=_opt_id(QueueId, row["queue_id"]),
         priority=row["priority"],
@@ -372,14 +390,14 @@ def interaction_from_row(row: Row) -> Interaction:
         queue_entered_at=row["queue_entered_at"],
         agent_id=_opt_id(AgentId, row["agent_id"]),
         offer_deadline=row["offer_deadline"],
-        callback_number=row["callback_number"],
+        callback_number=cipher.open_opt(row["callback_number"], ad + "callback_number"),
         answered_at=row["answered_at"],
         ended_at=row["ended_at"],
         end_reason=None if end_reason is None else _enum(EndReason, end_reason, where),
         last_agent_id=_opt_id(AgentId, row["last_agent_id"]),
         wrap_up_deadline=row["wrap_up_deadline"],
         disposition=_opt_id(DispositionCode, row["disposition"]),
-        notes=row["notes"],
+        notes=cipher.open_opt(row["notes"], ad + "notes"),
         escalation_level=row["escalation_level"],
         version=row["version"],
     )

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbridge.adapters.store import codec
+from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import make_engine, write_transaction
 from callbridge.adapters.store.schema import migrate
+from callbridge.adapters.store.sealing import open_payload, seal_payload
 from callbridge.adapters.store.tables import (
     NEXT_SEQ,
     agent_skills,
@@ -29,18 +31,25 @@ from callbridge.domain.errors import CallbridgeError, StorageError
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import OPEN_STATES, Interaction, InteractionState
 from callbridge.domain.live import Disposition
-from callbridge.ports import Changes, Store, StoredEvent, StoredState
+from callbridge.ports import AuditRecord, Changes, Store, StoredEvent, StoredState
+
+if TYPE_CHECKING:
+    from callbridge.services.security.crypto import FieldCipher
 
 
 class SqlStore:
     """State and the event log in one database; each `commit` is one transaction."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Use an engine whose database is already migrated; `open` does both."""
+    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
+        """Use an engine whose database is already migrated; `open` does both.
+
+        `cipher` seals personal data on the way in and opens it on the way out.
+        """
         self._engine = engine
+        self._cipher = cipher
 
     @classmethod
-    def open(cls, url: str) -> SqlStore:
+    def open(cls, url: str, cipher: FieldCipher) -> SqlStore:
         """Connect to `url`, creating a SQLite file on first run, and migrate it to head."""
         engine = make_engine(url)
         try:
@@ -49,11 +58,15 @@ class SqlStore:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, cipher)
 
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return self._cipher
 
     def close(self) -> None:
         self._engine.dispose()
@@ -68,6 +81,8 @@ class SqlStore:
                 f"queue(s) {sorted(both)} both saved and removed in one commit",
                 queue_ids=sorted(both),
             )
+        cipher = self._cipher
+        cipher.refresh()  # a rotated key file: seal under its new primary key from now on
         with _storage_errors("write changes"), write_transaction(self._engine) as conn:
             self._write_agents(conn, changes.agents)
             _upsert(
@@ -81,10 +96,19 @@ class SqlStore:
             if changes.removed_queues:
                 conn.execute(delete(queues).where(queues.c.id.in_(changes.removed_queues)))
             _upsert(conn, dispositions, [codec.disposition_row(d) for d in changes.dispositions])
-            _upsert(conn, interactions, [codec.interaction_row(i) for i in changes.interactions])
+            _upsert(
+                conn, interactions, [codec.interaction_row(i, cipher) for i in changes.interactions]
+            )
             if changes.next_seq is not None:
                 _upsert(conn, counters, [{"name": NEXT_SEQ, "value": changes.next_seq}])
-            return _append_events(conn, [codec.event_record(e) for e in changes.events])
+            if changes.audit:
+                append_audit(conn, changes.audit)
+            return _append_events(conn, [codec.event_record(e) for e in changes.events], cipher)
+
+    def append_audit(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Append audit entries on their own, for actions that change nothing else."""
+        with _storage_errors("append to the audit log"), write_transaction(self._engine) as conn:
+            return append_audit(conn, records)
 
     def _write_agents(self, conn: Connection, changed: list[Agent]) -> None:
         latest = {agent.id: agent for agent in changed}
@@ -133,7 +157,7 @@ class SqlStore:
                     ).mappings()
                 ],
                 interactions=[
-                    codec.interaction_from_row(row)
+                    codec.interaction_from_row(row, self._cipher)
                     for row in conn.execute(
                         select(interactions)
                         .where(live)
@@ -148,7 +172,7 @@ class SqlStore:
         query = select(interactions).where(interactions.c.id == interaction_id)
         with _storage_errors("read an interaction"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
-            return None if row is None else codec.interaction_from_row(row)
+            return None if row is None else codec.interaction_from_row(row, self._cipher)
 
     def list_interactions(
         self,
@@ -167,7 +191,29 @@ class SqlStore:
             query = query.where(interactions.c.queue_id == queue_id)
         with _storage_errors("list interactions"), self._engine.connect() as conn:
             rows = conn.execute(query.limit(max(limit, 0))).mappings()
-            return [codec.interaction_from_row(row) for row in rows]
+            return [codec.interaction_from_row(row, self._cipher) for row in rows]
+
+    def find_interactions(self, address: str, limit: int = 100) -> list[Interaction]:
+        """Interactions from, to or to be called back at `address`, newest first.
+
+        Matched through the blind indexes, so "+1 (415) 555-0100" finds "+14155550100".
+        """
+        key = self._cipher.index(address)
+        query = (
+            select(interactions)
+            .where(
+                or_(
+                    interactions.c.from_index == key,
+                    interactions.c.to_index == key,
+                    interactions.c.callback_index == key,
+                )
+            )
+            .order_by(interactions.c.created_at.desc(), interactions.c.id.desc())
+            .limit(max(limit, 0))
+        )
+        with _storage_errors("find interactions"), self._engine.connect() as conn:
+            rows = conn.execute(query).mappings()
+            return [codec.interaction_from_row(row, self._cipher) for row in rows]
 
     def events(
         self,
@@ -185,13 +231,19 @@ class SqlStore:
         if agent_id is not None:
             query = query.where(log.c.agent_id == agent_id)
         with _storage_errors("read the event log"), self._engine.connect() as conn:
-            return [_stored_event(row) for row in conn.execute(query).mappings()]
+            rows = conn.execute(query).mappings()
+            return [_stored_event(row, self._cipher) for row in rows]
 
     def get_disposition(self, code: DispositionCode) -> Disposition | None:
         query = select(dispositions).where(dispositions.c.code == code)
         with _storage_errors("read a disposition"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
             return None if row is None else codec.disposition_from_row(row)
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers now."""
+        with _storage_errors("reach the database"), self._engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
 
 _check_protocol: type[Store] = SqlStore
@@ -234,7 +286,9 @@ def _upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), unique)
 
 
-def _append_events(conn: Connection, records: list[codec.EventRecord]) -> list[StoredEvent]:
+def _append_events(
+    conn: Connection, records: list[codec.EventRecord], cipher: FieldCipher
+) -> list[StoredEvent]:
     if not records:
         return []
     log = interaction_events
@@ -245,7 +299,7 @@ def _append_events(conn: Connection, records: list[codec.EventRecord]) -> list[S
             "interaction_id": r.interaction_id,
             "agent_id": r.agent_id,
             "queue_id": r.queue_id,
-            "payload": r.payload,
+            "payload": seal_payload(r.payload, cipher),
         }
         for r in records
     ]
@@ -267,7 +321,7 @@ def _append_events(conn: Connection, records: list[codec.EventRecord]) -> list[S
     ]
 
 
-def _stored_event(row: Mapping[Any, Any]) -> StoredEvent:
+def _stored_event(row: Mapping[Any, Any], cipher: FieldCipher) -> StoredEvent:
     payload = row["payload"]
     if not isinstance(payload, dict):
         raise StorageError(f"stored event {row['id']} has a payload that is not an object")
@@ -280,5 +334,5 @@ def _stored_event(row: Mapping[Any, Any]) -> StoredEvent:
         else InteractionId(row["interaction_id"]),
         agent_id=None if row["agent_id"] is None else AgentId(row["agent_id"]),
         queue_id=None if row["queue_id"] is None else QueueId(row["queue_id"]),
-        payload=payload,
+        payload=open_payload(payload, cipher),
     )

@@ -11,11 +11,24 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from callbridge import __version__
-from callbridge.adapters.web import agents, errors, health, interactions, queues
+from callbridge.adapters.web import accounts as account_routes
+from callbridge.adapters.web import (
+    agents,
+    audit,
+    errors,
+    health,
+    interactions,
+    privacy,
+    queues,
+    stream,
+    webhooks,
+)
 from callbridge.adapters.web.health import CenterCollector
+from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.errors import CallbridgeError
 from callbridge.services.interactions import do_tick
 from callbridge.services.runtime import Runtime
+from callbridge.services.security.accounts import Accounts
 
 log = structlog.get_logger(__name__)
 
@@ -33,28 +46,40 @@ async def run_timers(rt: Runtime, interval_s: float) -> None:
 
 
 def create_api(
-    rt: Runtime, admin_token: str, *, tick_interval_s: float = 0.1, run_timer_loop: bool = True
+    rt: Runtime,
+    accounts: Accounts,
+    *,
+    tick_interval_s: float = 0.1,
+    run_timer_loop: bool = True,
+    tls: bool = False,
+    webhook_dispatcher: WebhookDispatcher | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
             if run_timer_loop:
                 tg.start_soon(run_timers, rt, tick_interval_s)
+            if webhook_dispatcher is not None:
+                tg.start_soon(webhook_dispatcher.run)
             yield
             tg.cancel_scope.cancel()
 
     app = FastAPI(
         title="Callbridge",
         version=__version__,
-        description="Contact center REST API. Send `Authorization: Bearer <admin token>`.",
+        description="Contact center REST API. Authenticate with `Authorization: Bearer <API "
+        "token>`, or log in at /auth/login for a session cookie (then send X-CSRF-Token with "
+        "changes).",
         lifespan=lifespan,
     )
     app.state.runtime = rt
-    app.state.admin_token = admin_token
+    app.state.accounts = accounts
+    app.state.tls = tls  # session cookies are Secure when served over TLS
     registry = CollectorRegistry()
     registry.register(CenterCollector(rt))
     app.state.registry = registry
     errors.install(app)
-    for module in (health, agents, queues, interactions):
+    routers = (health, account_routes, agents, queues, interactions, stream)
+    for module in (*routers, privacy, audit, webhooks):
         app.include_router(module.router)
     return app

@@ -24,6 +24,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "mfa_required": 401,
     "key_error": 500,
     "decryption_error": 500,
+    "bad_signature": 401,  # a webhook request whose signature does not check out
+    "not_configured": 503,  # a feature whose settings are not set (inbound webhooks)
 }
 
 

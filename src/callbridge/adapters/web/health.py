@@ -21,14 +21,18 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", dependencies=[Depends(public)])
 async def healthz(request: Request, response: Response) -> dict[str, str]:
-    """200 "ok", or 503 "degraded" while the store does not answer (open: reveals nothing)."""
+    """200 "ok", or 503 "degraded" while the store does not answer (open: reveals nothing).
+
+    The store is asked every time: a request can fail on it (reading a session, say) before
+    the runtime ever notices."""
     rt: Runtime = request.app.state.runtime
-    if rt.degraded:
-        try:
+    try:
+        if rt.degraded:
             rt.center  # noqa: B018 - reloads from the store if it answers again
-        except CallbridgeError:
-            response.status_code = 503
-            return {"status": "degraded"}
+        rt.store.ping()
+    except CallbridgeError:
+        response.status_code = 503
+        return {"status": "degraded"}
     return {"status": "ok"}
 
 

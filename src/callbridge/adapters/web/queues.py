@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
 
-from callbridge.adapters.web.auth import requires
+from callbridge.adapters.web.audit import disposition_json, queue_json
+from callbridge.adapters.web.auth import CallerDep, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     DispositionIn,
@@ -38,10 +39,12 @@ async def list_queues(rt: RuntimeDep) -> list[QueueOut]:
     tags=["queues"],
     dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
 )
-async def create_queue(body: QueueCreate, rt: RuntimeDep) -> QueueOut:
+async def create_queue(body: QueueCreate, rt: RuntimeDep, caller: CallerDep) -> QueueOut:
     if QueueId(body.id) in rt.center.queues:
         raise AlreadyExists(f"queue {body.id} exists", field="id")
-    svc.do_save_queue(rt, body.to_domain(body.id))
+    queue = body.to_domain(body.id)
+    record = caller.audit(rt.clock.now(), "queue.create", "queue", body.id, None, queue_json(queue))
+    svc.do_save_queue(rt, queue, audit=[record])
     return _out(rt, QueueId(body.id))
 
 
@@ -57,9 +60,15 @@ async def get_queue(queue_id: str, rt: RuntimeDep) -> QueueOut:
     tags=["queues"],
     dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
 )
-async def replace_queue(queue_id: str, body: QueueIn, rt: RuntimeDep) -> QueueOut:
-    rt.center.queue(QueueId(queue_id))
-    svc.do_save_queue(rt, body.to_domain(queue_id))
+async def replace_queue(
+    queue_id: str, body: QueueIn, rt: RuntimeDep, caller: CallerDep
+) -> QueueOut:
+    before = rt.center.queue(QueueId(queue_id))
+    queue = body.to_domain(queue_id)
+    record = caller.audit(
+        rt.clock.now(), "queue.update", "queue", queue_id, queue_json(before), queue_json(queue)
+    )
+    svc.do_save_queue(rt, queue, audit=[record])
     return _out(rt, QueueId(queue_id))
 
 
@@ -69,8 +78,10 @@ async def replace_queue(queue_id: str, body: QueueIn, rt: RuntimeDep) -> QueueOu
     tags=["queues"],
     dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
 )
-async def delete_queue(queue_id: str, rt: RuntimeDep) -> Response:
-    svc.do_remove_queue(rt, QueueId(queue_id))
+async def delete_queue(queue_id: str, rt: RuntimeDep, caller: CallerDep) -> Response:
+    before = queue_json(rt.center.queue(QueueId(queue_id)))
+    record = caller.audit(rt.clock.now(), "queue.delete", "queue", queue_id, before, None)
+    svc.do_remove_queue(rt, QueueId(queue_id), audit=[record])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -102,6 +113,15 @@ async def list_dispositions(rt: RuntimeDep) -> list[DispositionIn]:
     tags=["dispositions"],
     dependencies=[Depends(requires(Permission.DISPOSITIONS_MANAGE))],
 )
-async def save_disposition(body: DispositionIn, rt: RuntimeDep) -> DispositionIn:
-    svc.do_save_disposition(rt, DispositionCode(body.code), body.label)
+async def save_disposition(body: DispositionIn, rt: RuntimeDep, caller: CallerDep) -> DispositionIn:
+    before = rt.center.dispositions.get(DispositionCode(body.code))
+    record = caller.audit(
+        rt.clock.now(),
+        "disposition.create" if before is None else "disposition.update",
+        "disposition",
+        body.code,
+        disposition_json(before),
+        {"code": body.code, "label": body.label},
+    )
+    svc.do_save_disposition(rt, DispositionCode(body.code), body.label, audit=[record])
     return body

@@ -9,6 +9,12 @@ Lookups ("every interaction from +1 415 555 0100") go through a blind index: HMA
 normalised value under a separate index key that rotation never changes.
 
 Keys live in a key file (JSON, mode 0600) or in CALLBRIDGE_KEYS, never in the database.
+
+A cipher made from a key file follows it: `refresh()` (which the store calls once per write
+transaction, a single stat) reloads the file when it changed, and opening a value sealed under a
+key id the ring does not know reloads it at once. So a running server reads values that
+`callbridge keys rotate` has just re-encrypted, and starts sealing under the new primary key on
+its next write, without a restart.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ import hmac
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -33,6 +41,8 @@ PREFIX = "enc:1:"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
+log = structlog.get_logger(__name__)
+
 
 class KeyFileError(CallbridgeError):
     """A key file or key that cannot be used; the message says which and why."""
@@ -41,6 +51,8 @@ class KeyFileError(CallbridgeError):
 
 
 class DecryptionError(CallbridgeError):
+    """A stored value that cannot be opened: tampered, moved, or under an unknown key."""
+
     code = "decryption_error"
 
 
@@ -75,6 +87,15 @@ class Keyring:
         return Keyring(
             {**self.keys, key_id: secrets.token_bytes(KEY_BYTES)}, key_id, self.index_key
         )
+
+    def without(self, key_id: str) -> Keyring:
+        """The same ring less one old key (never the primary)."""
+        if key_id == self.primary:
+            raise KeyFileError(f"key {key_id!r} is the primary key", field="key_id")
+        if key_id not in self.keys:
+            raise KeyFileError(f"there is no key {key_id!r}", field="key_id")
+        rest = {k: v for k, v in self.keys.items() if k != key_id}
+        return Keyring(rest, self.primary, self.index_key)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -131,21 +152,120 @@ def write_key_file(path: Path, ring: Keyring) -> None:
     os.replace(tmp, path)
 
 
-class FieldCipher:
-    """Seals and opens single field values; builds blind-index hashes."""
+def open_cipher(
+    key_file: Path | None, env_value: str | None, *, create: bool, default_region: str = "US"
+) -> FieldCipher:
+    """The cipher the application uses: from CALLBRIDGE_KEYS if set (fixed until restart), else
+    from the key file (created on first run with `create`), which it then follows."""
+    if env_value or key_file is None:
+        return FieldCipher(load_keyring(key_file, env_value, create=create), default_region)
+    if not key_file.exists():
+        load_keyring(key_file, None, create=create)
+    return FieldCipher.from_key_file(key_file, default_region)
 
-    def __init__(self, ring: Keyring, default_region: str = "US") -> None:
-        self.ring = ring
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A ring with its AES-GCM objects, swapped as one so a reader never sees half of each."""
+
+    ring: Keyring
+    aead: dict[str, AESGCM]
+
+    @classmethod
+    def of(cls, ring: Keyring) -> _Loaded:
+        return cls(ring, {kid: AESGCM(key) for kid, key in ring.keys.items()})
+
+
+FileSignature = tuple[int, int, int]
+
+
+class FieldCipher:
+    """Seals and opens single field values; builds blind-index hashes.
+
+    Made with `from_key_file`, it follows the file (see `refresh`); made from a ring, it keeps
+    that ring.
+    """
+
+    def __init__(
+        self, ring: Keyring, default_region: str = "US", *, key_file: Path | None = None
+    ) -> None:
         self.default_region = default_region
-        self._aead = {kid: AESGCM(key) for kid, key in ring.keys.items()}
+        self._loaded = _Loaded.of(ring)
+        self._key_file = key_file
+        self._signature = _signature(key_file) if key_file is not None else None
+        # Only reloads take it; sealing and opening read `_loaded` once and need no lock.
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def from_key_file(cls, path: Path, default_region: str = "US") -> FieldCipher:
+        """A cipher on the keys in `path` that picks up changes to the file."""
+        signature = _signature(path)  # before reading: a change in between reloads later
+        ring = Keyring.from_json(path.read_text(encoding="utf-8"), f"key file {path}")
+        cipher = cls(ring, default_region, key_file=path)
+        cipher._signature = signature
+        return cipher
+
+    @property
+    def ring(self) -> Keyring:
+        return self._loaded.ring
+
+    @property
+    def key_file(self) -> Path | None:
+        return self._key_file
+
+    def refresh(self) -> bool:
+        """Reload the key file if it changed since it was read; True if the ring changed.
+
+        One stat call: cheap enough for every write transaction, which is where the store calls
+        it, so new values are sealed under a rotated-in primary key from the next write on.
+        """
+        if self._key_file is None or _signature(self._key_file) == self._signature:
+            return False
+        return self._reload()
+
+    def _reload(self) -> bool:
+        path = self._key_file
+        if path is None:
+            return False
+        with self._reload_lock:
+            signature = _signature(path)
+            if signature == self._signature:
+                return False  # another thread reloaded it meanwhile
+            try:
+                ring = Keyring.from_json(path.read_text(encoding="utf-8"), f"key file {path}")
+            except (OSError, KeyFileError) as exc:
+                # Keep serving with the keys we have; try again when the file changes again.
+                self._signature = signature
+                log.error("key_file_reload_failed", path=str(path), error=str(exc))
+                return False
+            self._signature = signature
+            old = self._loaded.ring
+            if ring.index_key != old.index_key:
+                # A new index key would silently break every lookup: refuse it.
+                log.error("key_file_index_key_changed", path=str(path))
+                return False
+            if ring == old:
+                return False
+            self._loaded = _Loaded.of(ring)
+            log.info("key_file_reloaded", path=str(path), primary=ring.primary)
+            return True
 
     def seal(self, value: str, column: str) -> str:
+        loaded = self._loaded
+        primary = loaded.ring.primary
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = self._aead[self.ring.primary].encrypt(nonce, value.encode(), column.encode())
-        return f"{PREFIX}{self.ring.primary}:{_b64(nonce + sealed)}"
+        sealed = loaded.aead[primary].encrypt(nonce, value.encode(), column.encode())
+        return f"{PREFIX}{primary}:{_b64(nonce + sealed)}"
+
+    def seal_opt(self, value: str | None, column: str) -> str | None:
+        return None if value is None else self.seal(value, column)
 
     def open(self, stored: str, column: str) -> str:
-        """The plain value. A value stored before encryption was on comes back as it is."""
+        """The plain value. A value stored before encryption was on comes back as it is.
+
+        A key id this ring does not know makes a cipher that follows a key file reread it once:
+        the value may have been sealed under a key added since (by `keys rotate`).
+        """
         if not stored.startswith(PREFIX):
             return stored
         try:
@@ -153,7 +273,9 @@ class FieldCipher:
             raw = _unb64(body)
         except (ValueError, binascii.Error) as exc:
             raise DecryptionError(f"{column}: malformed encrypted value", field=column) from exc
-        aead = self._aead.get(kid)
+        aead = self._loaded.aead.get(kid)
+        if aead is None and self._reload():
+            aead = self._loaded.aead.get(kid)
         if aead is None:
             raise DecryptionError(
                 f"{column}: sealed with key {kid!r}, which is not in the keyring",
@@ -167,6 +289,9 @@ class FieldCipher:
                 f"{column}: encrypted value fails authentication", field=column
             ) from exc
 
+    def open_opt(self, stored: str | None, column: str) -> str | None:
+        return None if stored is None else self.open(stored, column)
+
     def key_id(self, stored: str) -> str | None:
         """The id of the key a stored value is sealed with; None for a plain value."""
         if not stored.startswith(PREFIX):
@@ -174,13 +299,33 @@ class FieldCipher:
         return stored[len(PREFIX) :].split(":", 1)[0]
 
     def needs_rotation(self, stored: str | None) -> bool:
-        return stored is not None and self.key_id(stored) != self.ring.primary
+        """True for a stored value that is plain or sealed under a key other than the primary."""
+        return stored is not None and self.key_id(stored) != self._loaded.ring.primary
+
+    def reseal(self, stored: str, column: str) -> str:
+        """The value sealed under the primary key (unchanged if it already is)."""
+        if not self.needs_rotation(stored):
+            return stored
+        return self.seal(self.open(stored, column), column)
 
     def index(self, value: str) -> str:
         """The blind-index hash of a phone number (as E.164) or an email address (lower case)."""
         normal = normalise_address(value, self.default_region)
-        digest = hmac.new(self.ring.index_key, normal.encode(), hashlib.sha256).hexdigest()
+        key = self._loaded.ring.index_key
+        digest = hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()
         return digest[:40]
+
+    def index_opt(self, value: str | None) -> str | None:
+        return None if value is None else self.index(value)
+
+
+def _signature(path: Path) -> FileSignature | None:
+    """What changes when the file is replaced or rewritten (os.replace gives a new inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def normalise_address(value: str, default_region: str = "US") -> str:

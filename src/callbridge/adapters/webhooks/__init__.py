@@ -1,0 +1,1 @@
+"""Outgoing webhooks: delivery of events to subscribers over HTTP."""
