@@ -15,6 +15,7 @@ from rich.table import Table
 
 from callbridge.app import App, build
 from callbridge.domain.errors import CallbridgeError
+from callbridge.services.security import mfa
 from callbridge.services.security.accounts import Actor
 from callbridge.settings import SettingsError, load_settings
 
@@ -110,5 +111,5 @@ def reset_mfa(username: str, config: ConfigOpt = None, database_url: DatabaseOpt
         user = built.accounts.store.get_user_by_username(username)
         if user is None:
             raise _fail(f"no user {username}")
-        built.accounts.reset_mfa(CLI, user.id)
+        mfa.reset_mfa(built.accounts, CLI, user.id)
         out.print(f"MFA reset for {username}")

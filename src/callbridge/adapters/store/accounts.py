@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import write_transaction
-from callbridge.adapters.store.sql import _storage_errors, _upsert
+from callbridge.adapters.store.rows import storage_errors, upsert
 from callbridge.adapters.store.tables import (
     api_tokens,
     lockouts,
@@ -39,8 +39,8 @@ class SqlAccountStore:
     # --- users -----------------------------------------------------------------------------
 
     def save_user(self, user: User, audit: Sequence[AuditRecord] = ()) -> None:
-        with _storage_errors("save a user"), write_transaction(self._engine) as conn:
-            _upsert(conn, users, [self._user_row(user)])
+        with storage_errors("save a user"), write_transaction(self._engine) as conn:
+            upsert(conn, users, [self._user_row(user)])
             append_audit(conn, list(audit))
 
     def get_user(self, user_id: str) -> User | None:
@@ -53,16 +53,16 @@ class SqlAccountStore:
         return self._one_user(users.c.agent_id == agent_id)
 
     def list_users(self) -> list[User]:
-        with _storage_errors("list users"), self._engine.connect() as conn:
+        with storage_errors("list users"), self._engine.connect() as conn:
             rows = conn.execute(select(users).order_by(users.c.username)).mappings()
             return [self._user(row) for row in rows]
 
     def count_users(self) -> int:
-        with _storage_errors("count users"), self._engine.connect() as conn:
+        with storage_errors("count users"), self._engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
     def _one_user(self, where: Any) -> User | None:
-        with _storage_errors("read a user"), self._engine.connect() as conn:
+        with storage_errors("read a user"), self._engine.connect() as conn:
             row = conn.execute(select(users).where(where)).mappings().one_or_none()
             return None if row is None else self._user(row)
 
@@ -113,17 +113,17 @@ class SqlAccountStore:
             "description": role.description,
             "permissions": sorted(p.value for p in role.permissions),
         }
-        with _storage_errors("save a role"), write_transaction(self._engine) as conn:
-            _upsert(conn, roles, [row])
+        with storage_errors("save a role"), write_transaction(self._engine) as conn:
+            upsert(conn, roles, [row])
             append_audit(conn, list(audit))
 
     def delete_role(self, name: str, audit: Sequence[AuditRecord] = ()) -> None:
-        with _storage_errors("delete a role"), write_transaction(self._engine) as conn:
+        with storage_errors("delete a role"), write_transaction(self._engine) as conn:
             conn.execute(delete(roles).where(roles.c.name == name))
             append_audit(conn, list(audit))
 
     def list_roles(self) -> list[CustomRole]:
-        with _storage_errors("list roles"), self._engine.connect() as conn:
+        with storage_errors("list roles"), self._engine.connect() as conn:
             rows = conn.execute(select(roles).order_by(roles.c.name)).mappings()
             return [
                 CustomRole(
@@ -139,7 +139,7 @@ class SqlAccountStore:
     def replace_recovery_codes(
         self, user_id: str, code_hashes: Sequence[str], audit: Sequence[AuditRecord] = ()
     ) -> None:
-        with _storage_errors("save recovery codes"), write_transaction(self._engine) as conn:
+        with storage_errors("save recovery codes"), write_transaction(self._engine) as conn:
             conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
             if code_hashes:
                 conn.execute(
@@ -151,7 +151,7 @@ class SqlAccountStore:
     def use_recovery_code(self, user_id: str, code_hash: str, at: float) -> bool:
         """Mark an unused code used; False if there is no such unused code. Atomic: a code
         presented twice at once is accepted once."""
-        with _storage_errors("use a recovery code"), write_transaction(self._engine) as conn:
+        with storage_errors("use a recovery code"), write_transaction(self._engine) as conn:
             result = conn.execute(
                 update(recovery_codes)
                 .where(
@@ -171,7 +171,7 @@ class SqlAccountStore:
             .select_from(recovery_codes)
             .where(and_(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None)))
         )
-        with _storage_errors("count recovery codes"), self._engine.connect() as conn:
+        with storage_errors("count recovery codes"), self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     # --- sessions --------------------------------------------------------------------------
@@ -186,13 +186,13 @@ class SqlAccountStore:
             "mfa_passed": session.mfa_passed,
             "source": session.source,
         }
-        with _storage_errors("save a session"), write_transaction(self._engine) as conn:
-            _upsert(conn, sessions, [row])
+        with storage_errors("save a session"), write_transaction(self._engine) as conn:
+            upsert(conn, sessions, [row])
             append_audit(conn, list(audit))
 
     def get_session(self, token_hash: str) -> Session | None:
         query = select(sessions).where(sessions.c.token_hash == token_hash)
-        with _storage_errors("read a session"), self._engine.connect() as conn:
+        with storage_errors("read a session"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
         if row is None:
             return None
@@ -220,7 +220,7 @@ class SqlAccountStore:
             query = query.where(sessions.c.user_id == user_id)
         if before is not None:
             query = query.where(sessions.c.expires_at < before)
-        with _storage_errors("delete sessions"), write_transaction(self._engine) as conn:
+        with storage_errors("delete sessions"), write_transaction(self._engine) as conn:
             return int(conn.execute(query).rowcount)
 
     # --- API tokens ------------------------------------------------------------------------
@@ -237,13 +237,13 @@ class SqlAccountStore:
             "revoked_at": token.revoked_at,
             "last_used_at": token.last_used_at,
         }
-        with _storage_errors("save an API token"), write_transaction(self._engine) as conn:
-            _upsert(conn, api_tokens, [row])
+        with storage_errors("save an API token"), write_transaction(self._engine) as conn:
+            upsert(conn, api_tokens, [row])
             append_audit(conn, list(audit))
 
     def get_token(self, token_id: str) -> ApiToken | None:
         query = select(api_tokens).where(api_tokens.c.id == token_id)
-        with _storage_errors("read an API token"), self._engine.connect() as conn:
+        with storage_errors("read an API token"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
         return None if row is None else _token(row)
 
@@ -251,14 +251,14 @@ class SqlAccountStore:
         query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
         if user_id is not None:
             query = query.where(api_tokens.c.user_id == user_id)
-        with _storage_errors("list API tokens"), self._engine.connect() as conn:
+        with storage_errors("list API tokens"), self._engine.connect() as conn:
             return [_token(row) for row in conn.execute(query).mappings()]
 
     def touch(
         self, *, token_id: str | None = None, session_hash: str | None = None, at: float
     ) -> None:
         """Record use: a token's last_used_at or a session's last_seen_at."""
-        with _storage_errors("record use"), write_transaction(self._engine) as conn:
+        with storage_errors("record use"), write_transaction(self._engine) as conn:
             if token_id is not None:
                 conn.execute(
                     update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=at)
@@ -277,7 +277,7 @@ class SqlAccountStore:
     ) -> tuple[int, int]:
         """Log one failed login; return the failures since `since` for the account and for
         the address, this one included."""
-        with _storage_errors("record a failed login"), write_transaction(self._engine) as conn:
+        with storage_errors("record a failed login"), write_transaction(self._engine) as conn:
             conn.execute(insert(login_failures).values(at=at, username=username, source=source))
             return (
                 _count(conn, login_failures.c.username == username, since),
@@ -285,7 +285,7 @@ class SqlAccountStore:
             )
 
     def clear_failures(self, username: str) -> None:
-        with _storage_errors("clear failed logins"), write_transaction(self._engine) as conn:
+        with storage_errors("clear failed logins"), write_transaction(self._engine) as conn:
             conn.execute(delete(login_failures).where(login_failures.c.username == username))
 
     def lock(self, lockout: Lockout, audit: Sequence[AuditRecord] = ()) -> None:
@@ -296,14 +296,14 @@ class SqlAccountStore:
             "until": lockout.until,
             "failures": lockout.failures,
         }
-        with _storage_errors("lock out"), write_transaction(self._engine) as conn:
-            _upsert(conn, lockouts, [row])
+        with storage_errors("lock out"), write_transaction(self._engine) as conn:
+            upsert(conn, lockouts, [row])
             append_audit(conn, list(audit))
 
     def lockouts(self, now: float) -> list[Lockout]:
         """Lockouts still in force at `now`."""
         query = select(lockouts).where(lockouts.c.until > now).order_by(lockouts.c.locked_at)
-        with _storage_errors("list lockouts"), self._engine.connect() as conn:
+        with storage_errors("list lockouts"), self._engine.connect() as conn:
             return [
                 Lockout(r["kind"], r["subject"], r["locked_at"], r["until"], r["failures"])
                 for r in conn.execute(query).mappings()
@@ -312,7 +312,7 @@ class SqlAccountStore:
     def unlock(
         self, kind: str, subject: str, audit: Sequence[AuditRecord] = (), *, clear_failures: bool
     ) -> bool:
-        with _storage_errors("clear a lockout"), write_transaction(self._engine) as conn:
+        with storage_errors("clear a lockout"), write_transaction(self._engine) as conn:
             gone = conn.execute(
                 delete(lockouts).where(and_(lockouts.c.kind == kind, lockouts.c.subject == subject))
             ).rowcount
@@ -324,7 +324,7 @@ class SqlAccountStore:
 
     def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Audit records for actions that change nothing else (a login, an export)."""
-        with _storage_errors("append to the audit log"), write_transaction(self._engine) as conn:
+        with storage_errors("append to the audit log"), write_transaction(self._engine) as conn:
             append_audit(conn, list(records))
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select
 
 from callbridge.adapters.store import codec
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import make_engine, write_transaction
+from callbridge.adapters.store.rows import storage_errors, upsert
 from callbridge.adapters.store.schema import migrate
 from callbridge.adapters.store.sealing import open_payload, seal_payload
 from callbridge.adapters.store.tables import (
@@ -27,7 +25,7 @@ from callbridge.adapters.store.tables import (
     queues,
 )
 from callbridge.domain.agents import Agent
-from callbridge.domain.errors import CallbridgeError, StorageError
+from callbridge.domain.errors import StorageError
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import OPEN_STATES, Interaction, InteractionState
 from callbridge.domain.live import Disposition
@@ -53,7 +51,7 @@ class SqlStore:
         """Connect to `url`, creating a SQLite file on first run, and migrate it to head."""
         engine = make_engine(url)
         try:
-            with _storage_errors("migrate the database"):
+            with storage_errors("migrate the database"):
                 migrate(engine)
         except BaseException:
             engine.dispose()
@@ -83,9 +81,9 @@ class SqlStore:
             )
         cipher = self._cipher
         cipher.refresh()  # a rotated key file: seal under its new primary key from now on
-        with _storage_errors("write changes"), write_transaction(self._engine) as conn:
+        with storage_errors("write changes"), write_transaction(self._engine) as conn:
             self._write_agents(conn, changes.agents)
-            _upsert(
+            upsert(
                 conn,
                 queues,
                 [
@@ -95,26 +93,26 @@ class SqlStore:
             )
             if changes.removed_queues:
                 conn.execute(delete(queues).where(queues.c.id.in_(changes.removed_queues)))
-            _upsert(conn, dispositions, [codec.disposition_row(d) for d in changes.dispositions])
-            _upsert(
+            upsert(conn, dispositions, [codec.disposition_row(d) for d in changes.dispositions])
+            upsert(
                 conn, interactions, [codec.interaction_row(i, cipher) for i in changes.interactions]
             )
             if changes.next_seq is not None:
-                _upsert(conn, counters, [{"name": NEXT_SEQ, "value": changes.next_seq}])
+                upsert(conn, counters, [{"name": NEXT_SEQ, "value": changes.next_seq}])
             if changes.audit:
                 append_audit(conn, changes.audit)
             return _append_events(conn, [codec.event_record(e) for e in changes.events], cipher)
 
     def append_audit(self, records: Sequence[AuditRecord]) -> list[int]:
         """Append audit entries on their own, for actions that change nothing else."""
-        with _storage_errors("append to the audit log"), write_transaction(self._engine) as conn:
+        with storage_errors("append to the audit log"), write_transaction(self._engine) as conn:
             return append_audit(conn, records)
 
     def _write_agents(self, conn: Connection, changed: list[Agent]) -> None:
         latest = {agent.id: agent for agent in changed}
         if not latest:
             return
-        _upsert(conn, agents, [codec.agent_row(a) for a in latest.values()])
+        upsert(conn, agents, [codec.agent_row(a) for a in latest.values()])
         conn.execute(delete(agent_skills).where(agent_skills.c.agent_id.in_(latest)))
         skill_rows = [row for a in latest.values() for row in codec.agent_skill_rows(a)]
         if skill_rows:
@@ -131,7 +129,7 @@ class SqlStore:
                 interactions.c.agent_id.is_not(None),
             ),
         )
-        with _storage_errors("load the stored state"), self._engine.connect() as conn:
+        with storage_errors("load the stored state"), self._engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # one snapshot for every table (SQLite's BEGIN already gives one)
                 conn.execution_options(isolation_level="REPEATABLE READ")
@@ -170,7 +168,7 @@ class SqlStore:
     def get_interaction(self, interaction_id: InteractionId) -> Interaction | None:
         """Any interaction, open or closed."""
         query = select(interactions).where(interactions.c.id == interaction_id)
-        with _storage_errors("read an interaction"), self._engine.connect() as conn:
+        with storage_errors("read an interaction"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
             return None if row is None else codec.interaction_from_row(row, self._cipher)
 
@@ -189,7 +187,7 @@ class SqlStore:
             query = query.where(interactions.c.state == state.value)
         if queue_id is not None:
             query = query.where(interactions.c.queue_id == queue_id)
-        with _storage_errors("list interactions"), self._engine.connect() as conn:
+        with storage_errors("list interactions"), self._engine.connect() as conn:
             rows = conn.execute(query.limit(max(limit, 0))).mappings()
             return [codec.interaction_from_row(row, self._cipher) for row in rows]
 
@@ -211,7 +209,7 @@ class SqlStore:
             .order_by(interactions.c.created_at.desc(), interactions.c.id.desc())
             .limit(max(limit, 0))
         )
-        with _storage_errors("find interactions"), self._engine.connect() as conn:
+        with storage_errors("find interactions"), self._engine.connect() as conn:
             rows = conn.execute(query).mappings()
             return [codec.interaction_from_row(row, self._cipher) for row in rows]
 
@@ -230,60 +228,23 @@ class SqlStore:
             query = query.where(log.c.interaction_id == interaction_id)
         if agent_id is not None:
             query = query.where(log.c.agent_id == agent_id)
-        with _storage_errors("read the event log"), self._engine.connect() as conn:
+        with storage_errors("read the event log"), self._engine.connect() as conn:
             rows = conn.execute(query).mappings()
             return [_stored_event(row, self._cipher) for row in rows]
 
     def get_disposition(self, code: DispositionCode) -> Disposition | None:
         query = select(dispositions).where(dispositions.c.code == code)
-        with _storage_errors("read a disposition"), self._engine.connect() as conn:
+        with storage_errors("read a disposition"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
             return None if row is None else codec.disposition_from_row(row)
 
     def ping(self) -> None:
         """Raise StorageError unless the database answers now."""
-        with _storage_errors("reach the database"), self._engine.connect() as conn:
+        with storage_errors("reach the database"), self._engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
 
 _check_protocol: type[Store] = SqlStore
-
-
-@contextmanager
-def _storage_errors(action: str) -> Iterator[None]:
-    """Database and encoding failures become StorageError, the original kept as the cause.
-
-    A domain error here means a stored row the domain rejects (an agent with an empty name,
-    say): to the caller that is a storage problem too.
-    """
-    try:
-        yield
-    except StorageError:
-        raise
-    except (SQLAlchemyError, CallbridgeError, TypeError, ValueError) as exc:
-        raise StorageError(
-            f"could not {action}: {type(exc).__name__}: {_first_line(exc)}",
-            cause=type(exc).__name__,
-        ) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    # SQLAlchemy appends the statement and its parameters; those stay in the chained cause.
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-
-
-def _upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert, or update the row with the same primary key. The last of duplicate rows wins."""
-    key = [c.name for c in table.primary_key.columns]
-    unique = list({tuple(row[k] for k in key): row for row in rows}.values())
-    if not unique:
-        return
-    dialect = conn.dialect.name
-    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - make_engine allows only these
-        raise StorageError(f"no upsert for database {dialect!r}", dialect=dialect)
-    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), unique)
 
 
 def _append_events(

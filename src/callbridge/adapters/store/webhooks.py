@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import write_transaction
-from callbridge.adapters.store.sql import _storage_errors
+from callbridge.adapters.store.rows import storage_errors
 from callbridge.adapters.store.tables import webhooks
 from callbridge.ports import AuditRecord
 from callbridge.services.security.crypto import FieldCipher
@@ -38,14 +38,14 @@ class WebhookStore:
             "active": sub.active,
             "created_at": sub.created_at,
         }
-        with _storage_errors("save a webhook"), write_transaction(self._engine) as conn:
+        with storage_errors("save a webhook"), write_transaction(self._engine) as conn:
             conn.execute(insert(webhooks), [row])
             append_audit(conn, audit)
         self.generation += 1
 
     def remove(self, webhook_id: str, audit: Sequence[AuditRecord] = ()) -> bool:
         """Delete a subscription; False if there was none."""
-        with _storage_errors("remove a webhook"), write_transaction(self._engine) as conn:
+        with storage_errors("remove a webhook"), write_transaction(self._engine) as conn:
             gone = conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount
             if gone:
                 append_audit(conn, audit)
@@ -54,20 +54,20 @@ class WebhookStore:
 
     def get(self, webhook_id: str) -> Subscription | None:
         query = select(webhooks).where(webhooks.c.id == webhook_id)
-        with _storage_errors("read a webhook"), self._engine.connect() as conn:
+        with storage_errors("read a webhook"), self._engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
         return None if row is None else _subscription(row)
 
     def subscriptions(self) -> list[Subscription]:
         """Every subscription, oldest first."""
         query = select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id)
-        with _storage_errors("list webhooks"), self._engine.connect() as conn:
+        with storage_errors("list webhooks"), self._engine.connect() as conn:
             return [_subscription(row) for row in conn.execute(query).mappings()]
 
     def active_with_secrets(self) -> list[tuple[Subscription, str]]:
         """The active subscriptions and their signing secrets, opened: for the dispatcher."""
         query = select(webhooks).where(webhooks.c.active.is_(True)).order_by(webhooks.c.id)
-        with _storage_errors("read webhook secrets"), self._engine.connect() as conn:
+        with storage_errors("read webhook secrets"), self._engine.connect() as conn:
             rows = list(conn.execute(query).mappings())
         return [(_subscription(r), self._cipher.open(r["secret"], SECRET_COLUMN)) for r in rows]
 

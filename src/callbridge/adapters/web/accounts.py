@@ -36,6 +36,7 @@ from callbridge.adapters.web.auth import (
 )
 from callbridge.domain.errors import InvalidState, NotFound
 from callbridge.domain.security.permissions import BUILTIN_ROLES, Permission
+from callbridge.services.security import mfa
 from callbridge.services.security.accounts import Accounts, Actor, csrf_token
 
 router = APIRouter(tags=["accounts"])
@@ -90,7 +91,7 @@ async def login(
 async def verify_mfa(body: CodeIn, caller: PendingCallerDep, accounts: AccountsDep) -> MeOut:
     """Finish a login with a TOTP code or a one-time recovery code."""
     token = _session_token(caller)
-    accounts.verify_mfa(token, body.code, caller.source)
+    mfa.verify_mfa(accounts, token, body.code, caller.source)
     _, user = accounts.session(token)
     return _me(accounts, user.id, caller, mfa_passed=True)
 
@@ -100,7 +101,7 @@ async def verify_mfa(body: CodeIn, caller: PendingCallerDep, accounts: AccountsD
 )
 async def enrol_mfa(caller: PendingCallerDep, accounts: AccountsDep) -> EnrolmentOut:
     """Start TOTP set-up: scan the QR code, then confirm with a first code."""
-    enrolment = accounts.begin_enrolment(accounts.get_user(caller.principal.user_id))
+    enrolment = mfa.begin_enrolment(accounts, accounts.get_user(caller.principal.user_id))
     return EnrolmentOut(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
     )
@@ -113,7 +114,7 @@ async def confirm_mfa(
     body: CodeIn, caller: PendingCallerDep, accounts: AccountsDep
 ) -> RecoveryCodesOut:
     """Activate TOTP with a first code; returns the recovery codes, once."""
-    codes = accounts.confirm_enrolment(_session_token(caller), body.code, caller.source)
+    codes = mfa.confirm_enrolment(accounts, _session_token(caller), body.code, caller.source)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
@@ -233,7 +234,7 @@ async def reset_mfa(
     accounts: AccountsDep,
 ) -> Response:
     """For a lost phone: TOTP and recovery codes are cleared; the user enrols again."""
-    accounts.reset_mfa(_actor(caller), user_id)
+    mfa.reset_mfa(accounts, _actor(caller), user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

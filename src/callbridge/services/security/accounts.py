@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-import pyotp
-import qrcode
-import qrcode.image.svg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -47,7 +43,6 @@ from callbridge.ports import AccountStore, AuditRecord, JsonValue
 
 TOKEN_PREFIX = "cb_"  # noqa: S105  # a prefix, not a secret
 BOOTSTRAP_TOKEN_ID = "bootstrap"  # noqa: S105  # an id, not a secret
-RECOVERY_CODES = 10
 ISSUER = "Callbridge"
 TOUCH_EVERY_S = 60.0  # write a session's last_seen at most this often
 
@@ -80,13 +75,6 @@ class LoginResult:
     session: Session
     user: User
     mfa: str  # "none" (done), "verify" (enter a code) or "enrol" (set up TOTP first)
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    secret: str
-    otpauth_uri: str
-    qr_svg: str
 
 
 def digest(secret: str) -> str:
@@ -307,10 +295,10 @@ class Accounts:
         """Check the password, throttled per account and per address; open a session that
         still needs the second factor when the user has or must have one."""
         now = self.clock.now()
-        self._refuse_if_locked(username, source, now)
+        self.refuse_if_locked(username, source, now)
         user = self.store.get_user_by_username(username)
         if user is None or user.disabled or not self._password_ok(user, password):
-            self._failed(username, source, now, "password")
+            self.record_failure(username, source, now, "password")
             raise Unauthorized("invalid username or password")
         self.store.clear_failures(username)
         if user.mfa_enabled:
@@ -340,7 +328,7 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    def _refuse_if_locked(self, username: str, source: str, now: float) -> None:
+    def refuse_if_locked(self, username: str, source: str, now: float) -> None:
         for lock in self.store.lockouts(now):
             if (lock.kind, lock.subject) in (("account", username), ("address", source)):
                 what = "this account" if lock.kind == "account" else "this address"
@@ -351,7 +339,7 @@ class Accounts:
                     retry_after_s=round(lock.until - now),
                 )
 
-    def _failed(self, username: str, source: str, now: float, factor: str) -> None:
+    def record_failure(self, username: str, source: str, now: float, factor: str) -> None:
         policy = self.policy.lockout
         if self.store.get_user_by_username(username) is None:
             # timing: as long as a real check, so a miss does not reveal the account is unknown
@@ -402,79 +390,6 @@ class Accounts:
         self.store.append_audit(
             [actor.record(self.clock.now(), "logout", "user", found.user_id, None, None)]
         )
-
-    # --- TOTP --------------------------------------------------------------------------------
-
-    def begin_enrolment(self, user: User) -> Enrolment:
-        """A new TOTP secret, kept (sealed) but not active until a code confirms it."""
-        if user.mfa_enabled:
-            raise InvalidState("multi-factor authentication is already set up", field="mfa")
-        secret = pyotp.random_base32()
-        self.store.save_user(replace(user, mfa_secret=secret))
-        uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
-        image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage)
-        out = io.BytesIO()
-        image.save(out)
-        return Enrolment(secret, uri, out.getvalue().decode())
-
-    def confirm_enrolment(self, token: str, code: str, source: str) -> list[str]:
-        """Activate TOTP with a first code; returns the one-time recovery codes (shown once)."""
-        session, user = self.session(token, allow_pending=True)
-        if user.mfa_enabled or user.mfa_secret is None:
-            raise InvalidState("start enrolment first", field="mfa")
-        if not pyotp.TOTP(user.mfa_secret).verify(
-            code.strip(), for_time=int(self.clock.now()), valid_window=1
-        ):
-            self._failed(user.username, source, self.clock.now(), "totp")
-            raise Unauthorized("the code is not right", field="code")
-        codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
-        now = self.clock.now()
-        actor = Actor(f"user:{user.id}", source)
-        self.store.save_user(replace(user, mfa_enabled=True))
-        self.store.replace_recovery_codes(
-            user.id,
-            [digest(_normal_code(c)) for c in codes],
-            [actor.record(now, "mfa.enrol", "user", user.id, None, {"recovery_codes": len(codes)})],
-        )
-        self.store.save_session(replace(session, mfa_passed=True))
-        return codes
-
-    def verify_mfa(self, token: str, code: str, source: str) -> Session:
-        """Complete a login with a TOTP code or an unused recovery code."""
-        session, user = self.session(token, allow_pending=True)
-        now = self.clock.now()
-        self._refuse_if_locked(user.username, source, now)
-        if not user.mfa_enabled or user.mfa_secret is None:
-            raise InvalidState("set up multi-factor authentication first", field="mfa")
-        entered = code.strip()
-        how = "totp"
-        ok = entered.isdigit() and pyotp.TOTP(user.mfa_secret).verify(
-            entered, for_time=int(now), valid_window=1
-        )
-        if not ok:
-            how = "recovery_code"
-            ok = self.store.use_recovery_code(user.id, digest(_normal_code(entered)), now)
-        if not ok:
-            self._failed(user.username, source, now, "mfa")
-            raise Unauthorized("the code is not right", field="code")
-        self.store.clear_failures(user.username)
-        passed = replace(session, mfa_passed=True, last_seen_at=now)
-        actor = Actor(f"user:{user.id}", source)
-        self.store.save_session(
-            passed, [actor.record(now, "login.mfa", "user", user.id, None, {"with": how})]
-        )
-        return passed
-
-    def reset_mfa(self, actor: Actor, user_id: str) -> None:
-        """An admin clears a user's TOTP (lost phone); the user enrols again at next login."""
-        user = self.get_user(user_id)
-        now = self.clock.now()
-        self.store.save_user(
-            replace(user, mfa_enabled=False, mfa_secret=None),
-            [actor.record(now, "mfa.reset", "user", user_id, None, None)],
-        )
-        self.store.replace_recovery_codes(user_id, [])
-        self.store.delete_sessions(user_id=user_id)
 
     # --- API tokens --------------------------------------------------------------------------
 
@@ -605,15 +520,6 @@ class Accounts:
 
 
 _NOBODY = User(id="", username="", display_name="", password_hash="", roles=())
-
-
-def _recovery_code() -> str:
-    raw = secrets.token_hex(5)  # 40 bits, one use, behind a password
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def _normal_code(code: str) -> str:
-    return code.strip().lower().replace("-", "").replace(" ", "")
 
 
 def _role_json(role: CustomRole | None) -> JsonValue:

@@ -1,0 +1,50 @@
+"""Helpers every SQL store in this package shares: one error translation, one upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbridge.domain.errors import CallbridgeError, StorageError
+
+
+@contextmanager
+def storage_errors(action: str) -> Iterator[None]:
+    """Database and encoding failures become StorageError, the original kept as the cause.
+
+    A domain error here means a stored row the domain rejects (an agent with an empty name,
+    say): to the caller that is a storage problem too.
+    """
+    try:
+        yield
+    except StorageError:
+        raise
+    except (SQLAlchemyError, CallbridgeError, TypeError, ValueError) as exc:
+        raise StorageError(
+            f"could not {action}: {type(exc).__name__}: {first_line(exc)}",
+            cause=type(exc).__name__,
+        ) from exc
+
+
+def first_line(exc: BaseException) -> str:
+    # SQLAlchemy appends the statement and its parameters; those stay in the chained cause.
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert, or update the row with the same primary key. The last of duplicate rows wins."""
+    key = [c.name for c in table.primary_key.columns]
+    unique = list({tuple(row[k] for k in key): row for row in rows}.values())
+    if not unique:
+        return
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - make_engine allows only these
+        raise StorageError(f"no upsert for database {dialect!r}", dialect=dialect)
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), unique)
