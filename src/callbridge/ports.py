@@ -6,11 +6,25 @@ and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from callbridge.domain.agents import Agent
+from callbridge.domain.crm.records import (
+    Activity,
+    ActivityResult,
+    ChangePage,
+    CrmHealth,
+    CrmMatch,
+    CrmRecord,
+    DialingListMember,
+    DncEntry,
+    FieldValue,
+    LookupKey,
+    RecordRef,
+    RecordType,
+)
 from callbridge.domain.events import Event
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction, InteractionState
@@ -227,3 +241,60 @@ class AccountStore(Protocol):
     def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Audit records for actions that change nothing else."""
         ...
+
+
+class Crm(Protocol):
+    """A CRM: the built-in one or Salesforce. One contract-test suite runs over every one."""
+
+    name: str
+
+    def lookup(self, key: LookupKey, value: str, limit: int = 10) -> list[CrmMatch]:
+        """Records matching a phone number (any format; compared as E.164), an email address,
+        an account number or a case number. Contacts and leads first."""
+        ...
+
+    def get_record(self, ref: RecordRef) -> CrmRecord | None: ...
+
+    def search(
+        self, text: str, types: Sequence[RecordType] = (), limit: int = 20
+    ) -> list[CrmMatch]:
+        """Records whose name, phone, email or number contains `text`."""
+        ...
+
+    def log_activities(self, activities: Sequence[MappedActivity]) -> list[ActivityResult]:
+        """Write activities in batches, upserting on their external id: delivering one twice
+        leaves one record. One result per activity, in order."""
+        ...
+
+    def upsert_record(
+        self, type: RecordType, fields: Mapping[str, FieldValue], external_key: str | None = None
+    ) -> RecordRef:
+        """Create a record, or update the one whose `external_key` field holds the same value."""
+        ...
+
+    def dialing_list(self, source: str, limit: int = 10_000) -> list[DialingListMember]:
+        """Members of a campaign (its id) or the rows of a saved query (`query:<name>`), with
+        a phone number to dial."""
+        ...
+
+    def dnc_numbers(self) -> list[DncEntry]:
+        """Every number the CRM says not to call."""
+        ...
+
+    def add_dnc(self, entries: Sequence[DncEntry]) -> None:
+        """Mark numbers do-not-call in the CRM."""
+        ...
+
+    def changes(self, cursor: str | None) -> ChangePage:
+        """Records changed or deleted after `cursor` (None: from the beginning)."""
+        ...
+
+    def health(self) -> CrmHealth: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MappedActivity:
+    """An activity with the CRM fields the field mapping made of it."""
+
+    activity: Activity
+    fields: dict[str, FieldValue]

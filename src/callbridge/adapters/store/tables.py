@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -281,4 +282,248 @@ webhooks = Table(
     Column("events", JSON, nullable=False),  # event kinds; empty list: all
     Column("active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- the built-in CRM ------------------------------------------------------------------------
+# Phone numbers, email addresses and free text are sealed (FieldCipher); `*_index` columns hold
+# their blind-index hashes. crm_phone_index maps every phone hash to the records that carry it,
+# which is what a screen pop reads.
+
+
+def _crm_times() -> list[Column[Any]]:
+    return [
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    ]
+
+
+crm_accounts = Table(
+    "crm_accounts",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("account_number", String, index=True),
+    Column("phone", String),
+    Column("industry", String),
+    Column("billing_city", String),
+    Column("billing_country", String),
+    *_crm_times(),
+)
+
+crm_contacts = Table(
+    "crm_contacts",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("account_id", String, ForeignKey("crm_accounts.id", ondelete="SET NULL"), index=True),
+    Column("first_name", String),
+    Column("last_name", String, nullable=False),
+    Column("title", String),
+    Column("email", String),
+    Column("email_index", String, index=True),
+    Column("phone", String),
+    Column("mobile_phone", String),
+    Column("do_not_call", Boolean, nullable=False),
+    *_crm_times(),
+)
+
+crm_leads = Table(
+    "crm_leads",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("first_name", String),
+    Column("last_name", String, nullable=False),
+    Column("company", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("email", String),
+    Column("email_index", String, index=True),
+    Column("phone", String),
+    Column("mobile_phone", String),
+    Column("do_not_call", Boolean, nullable=False),
+    *_crm_times(),
+)
+
+crm_cases = Table(
+    "crm_cases",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("case_number", String, nullable=False, unique=True),
+    Column("subject", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("priority", String, nullable=False),
+    Column("contact_id", String, ForeignKey("crm_contacts.id", ondelete="SET NULL"), index=True),
+    Column("account_id", String, ForeignKey("crm_accounts.id", ondelete="SET NULL"), index=True),
+    Column("description", Text),  # sealed
+    *_crm_times(),
+)
+
+crm_campaigns = Table(
+    "crm_campaigns",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("status", String, nullable=False),
+    *_crm_times(),
+)
+
+crm_campaign_members = Table(
+    "crm_campaign_members",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "campaign_id",
+        String,
+        ForeignKey("crm_campaigns.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("member_type", String, nullable=False),  # Contact or Lead
+    Column("member_id", String, nullable=False),
+    Column("status", String, nullable=False),
+    *_crm_times(),
+    UniqueConstraint("campaign_id", "member_id", name="uq_crm_campaign_members_campaign_member"),
+)
+
+# Tasks: the activities interactions leave. external_id is the interaction id (upserts).
+crm_activities = Table(
+    "crm_activities",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("external_id", String, nullable=False, unique=True),
+    Column("subject", String, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("direction", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("customer_address", String),  # sealed
+    Column("customer_index", String, index=True),
+    Column("queue", String),
+    Column("agent", String),
+    Column("disposition", String),
+    Column("notes", Text),  # sealed
+    Column("who_type", String),
+    Column("who_id", String, index=True),
+    Column("what_type", String),
+    Column("what_id", String, index=True),
+    Column("recording_url", String),
+    Column("fields", Text, nullable=False),  # the mapped fields as JSON, sealed
+    *_crm_times(),
+)
+
+crm_phone_index = Table(
+    "crm_phone_index",
+    metadata,
+    Column("phone_index", String, primary_key=True),
+    Column("record_type", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+)
+
+crm_dnc = Table(
+    "crm_dnc",
+    metadata,
+    Column("number_index", String, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+    Column("source", String, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
+# Every create, change and delete in the built-in CRM, in order: the `changes` cursor is an id.
+crm_changes = Table(
+    "crm_changes",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("record_type", String, nullable=False),
+    Column("record_id", String, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# --- the integration core: screen pops, the activity outbox, dialing lists, do-not-call -------
+
+screen_pops = Table(
+    "screen_pops",
+    metadata,
+    Column("interaction_id", String, primary_key=True),
+    Column("crm", String, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=False),
+    Column("outcome", String, nullable=False),  # single, multiple, none
+    Column("matches", JSON, nullable=False),  # [{type, id, name, matched_on, account_name}]
+    Column("chosen_type", String),
+    Column("chosen_id", String),
+    Column("chosen_by", String),
+)
+
+# Written in the same transaction as the interaction closing; a worker delivers it.
+crm_outbox = Table(
+    "crm_outbox",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("interaction_id", String, nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("activity", Text, nullable=False),  # the Activity as JSON, sealed
+    Column("status", String, nullable=False, index=True),  # pending, unresolved, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
+    Column("delivered_at", UtcDateTime),
+    Column("record_id", String),
+    Column("last_error", String),
+    sqlite_autoincrement=True,
+)
+
+dialing_lists = Table(
+    "dialing_lists",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("source", String, nullable=False),  # a campaign id or query:<name>
+    Column("crm", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("synced_at", UtcDateTime),
+)
+
+dialing_list_members = Table(
+    "dialing_list_members",
+    metadata,
+    Column("list_id", String, ForeignKey("dialing_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("record_type", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String, nullable=False),
+    Column("phone", String, nullable=False),  # sealed
+    Column("phone_index", String, nullable=False, index=True),
+    Column("fields", Text, nullable=False),  # JSON, sealed
+)
+
+# Callbridge's own do-not-call list, synced with the CRM's both ways.
+dnc = Table(
+    "dnc",
+    metadata,
+    Column("number_index", String, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+    Column("source", String, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("pushed_at", UtcDateTime),  # when it was written to the CRM; null: not yet
+)
+
+# Cursors of the sync loops (CRM changes, DNC pulls), by name.
+crm_sync_state = Table(
+    "crm_sync_state",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("cursor", String, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The Salesforce connector's local phone index (decisions §0.5): phone hash -> record.
+remote_phone_index = Table(
+    "remote_phone_index",
+    metadata,
+    Column("crm", String, primary_key=True),
+    Column("phone_index", String, primary_key=True),
+    Column("record_type", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("account_name", String),
 )
