@@ -98,6 +98,57 @@ class Settings(BaseSettings):
     )
     lockout_window_s: float = Field(default=900.0, gt=0)
     lockout_duration_s: float = Field(default=900.0, gt=0)
+    crm: str = Field(
+        default="builtin",
+        description="Which CRM screen pops and activity logs use: builtin or salesforce.",
+    )
+    crm_mapping_file: Path | None = Field(
+        default=None,
+        description="YAML field mapping from interactions to CRM activity fields; unset: the "
+        "CRM's default mapping.",
+    )
+    crm_outbox_batch: int = Field(default=200, ge=1, le=200, description="Activities per delivery.")
+    crm_outbox_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the outbox worker looks for work."
+    )
+    salesforce_instance_url: str | None = Field(
+        default=None, description="https://yourorg.my.salesforce.com (the token answer's wins)."
+    )
+    salesforce_token_url: str = Field(
+        default="https://login.salesforce.com/services/oauth2/token",
+        description="OAuth token endpoint (test.salesforce.com for sandboxes).",
+    )
+    salesforce_auth: str = Field(
+        default="jwt", description="jwt (JWT bearer) or client_credentials."
+    )
+    salesforce_client_id: str | None = Field(
+        default=None, description="The connected app's consumer key."
+    )
+    salesforce_client_secret: SecretStr | None = Field(
+        default=None, description="The consumer secret (client_credentials)."
+    )
+    salesforce_username: str | None = Field(
+        default=None, description="The integration user (JWT bearer `sub`)."
+    )
+    salesforce_private_key_file: Path | None = Field(
+        default=None, description="PEM RSA key whose certificate the connected app holds (JWT)."
+    )
+    salesforce_audience: str = Field(
+        default="https://login.salesforce.com", description="JWT `aud`."
+    )
+    salesforce_api_version: str = Field(default="62.0")
+    salesforce_ca_file: Path | None = Field(
+        default=None, description="Extra CA bundle to trust (tests, TLS-inspecting proxies)."
+    )
+    salesforce_external_id_field: str = Field(
+        default="CC_SessionId__c",
+        description="Unique external-id field on Task: the interaction id.",
+    )
+    salesforce_api_floor: int = Field(
+        default=5000,
+        ge=0,
+        description="Slow down when fewer daily API requests than this remain.",
+    )
     default_country: str = Field(
         default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."
     )
@@ -109,6 +160,22 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("crm")
+    @classmethod
+    def _known_crm(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in ("builtin", "salesforce"):
+            raise ValueError("must be builtin or salesforce")
+        return name
+
+    @field_validator("salesforce_auth")
+    @classmethod
+    def _known_auth(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in ("jwt", "client_credentials"):
+            raise ValueError("must be jwt or client_credentials")
+        return name
 
     @field_validator("default_country")
     @classmethod
