@@ -86,6 +86,8 @@ class Changes:
     interactions: list[Interaction] = field(default_factory=list)
     next_seq: int | None = None
     audit: list[AuditRecord] = field(default_factory=list)  # appended in the same transaction
+    outbox: list[Activity] = field(default_factory=list)  # closed interactions, for the CRM
+    at: float | None = None  # when the change was made (the outbox rows' time)
 
 
 class Store(Protocol):

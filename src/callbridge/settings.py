@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         description="YAML field mapping from interactions to CRM activity fields; unset: the "
         "CRM's default mapping.",
     )
+    crm_screen_pop_file: Path | None = Field(
+        default=None,
+        description="YAML screen-pop rules: lookup keys per direction and queue; unset: IVR "
+        "data (case, account number) first, then the customer's number or address.",
+    )
     crm_outbox_batch: int = Field(default=200, ge=1, le=200, description="Activities per delivery.")
     crm_outbox_interval_s: float = Field(
         default=1.0, gt=0, description="How often the outbox worker looks for work."

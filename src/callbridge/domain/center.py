@@ -226,6 +226,53 @@ class ContactCenter(LiveState):
             )
         ]
 
+    def dial(
+        self,
+        interaction_id: InteractionId,
+        agent_id: AgentId,
+        to_address: str,
+        from_address: str,
+        attached: dict[str, str],
+        now: float,
+    ) -> list[Event]:
+        """Click-to-dial: an outbound call the agent places, connected to the agent at once.
+
+        The agent must be logged in (Ready or Not Ready) with nothing else in hand: a call is
+        exclusive. The agent's phone is what rings the customer.
+        """
+        agent = self.agent(agent_id)
+        if agent.presence is Presence.LOGGED_OUT or agent.work:
+            raise AgentUnavailable(
+                f"agent {agent_id} cannot place a call now ({agent.state.value})",
+                agent_id=agent_id,
+            )
+        if not to_address.strip():
+            raise InvalidInput("the number to dial is empty", field="to")
+        events = self.create_interaction(
+            interaction_id,
+            Channel.VOICE,
+            Direction.OUTBOUND,
+            from_address,
+            to_address,
+            attached,
+            now,
+        )
+        ix = self.interactions[interaction_id]
+        decision = RoutingDecision(
+            trigger=Trigger.DIAL,
+            interaction_id=ix.id,
+            queue_id=QueueId(""),
+            agent_id=agent_id,
+            level=0,
+            requirement="the agent who dialled",
+            strategy="direct",
+            rule=f"placed by agent {agent_id}",
+            candidates_total=1,
+        )
+        self._offer(ix, agent, decision, now, events)
+        events += self.accept(ix.id, agent_id, now)
+        return events
+
     def enqueue(
         self,
         interaction_id: InteractionId,

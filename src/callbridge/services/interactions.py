@@ -122,3 +122,18 @@ def do_tick(rt: Runtime) -> list[StoredEvent]:
     if deadline is None or deadline > rt.clock.now():
         return []
     return rt.apply(lambda c, now: c.tick(now))
+
+
+def do_dial(
+    rt: Runtime,
+    agent_id: AgentId,
+    to_address: str,
+    from_address: str,
+    attached: dict[str, str],
+    interaction_id: InteractionId | None = None,
+) -> list[StoredEvent]:
+    """Click-to-dial: an outbound call placed by the agent and connected to them."""
+    if len(attached) > MAX_ATTACHED:
+        raise InvalidInput(f"at most {MAX_ATTACHED} attached values", field="attached")
+    iid = interaction_id or InteractionId(rt.new_id())
+    return rt.apply(lambda c, now: c.dial(iid, agent_id, to_address, from_address, attached, now))

@@ -14,6 +14,8 @@ import structlog
 
 from callbridge.domain.center import ContactCenter
 from callbridge.domain.clock import Clock
+from callbridge.domain.crm.activity import activity_for
+from callbridge.domain.crm.records import Activity
 from callbridge.domain.errors import CallbridgeError, StorageError
 from callbridge.domain.events import (
     DispositionSaved,
@@ -102,12 +104,26 @@ class Runtime:
             self.bus.publish(stored)
         return stored
 
+    def _activity(self, ix: Interaction) -> Activity:
+        center = self._center
+        queue = center.queues.get(ix.queue_id) if ix.queue_id else None
+        agent = center.agents.get(ix.last_agent_id) if ix.last_agent_id else None
+        disposition = center.dispositions.get(ix.disposition) if ix.disposition else None
+        return activity_for(
+            ix,
+            queue_name=queue.name if queue else ix.queue_id,
+            agent_name=agent.name if agent else ix.last_agent_id,
+            disposition_label=disposition.label if disposition else ix.disposition,
+        )
+
     def _changes(self, events: list[Event], closed: list[Interaction]) -> Changes:
         center = self._center
         agent_ids: set[AgentId] = set()
         interaction_ids: set[InteractionId] = set()
         queue_ids: set[QueueId] = set()
-        changes = Changes(events=events, next_seq=center.next_seq)
+        changes = Changes(events=events, next_seq=center.next_seq, at=self.clock.now())
+        # every interaction that closed leaves an activity for the CRM, in this same commit
+        changes.outbox = [self._activity(ix) for ix in closed]
         for event in events:
             for name in AGENT_FIELDS:
                 value = getattr(event, name, None)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select
 
-from callbridge.adapters.store import codec
+from callbridge.adapters.store import codec, outbox
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import make_engine, write_transaction
 from callbridge.adapters.store.rows import storage_errors, upsert
@@ -101,6 +101,9 @@ class SqlStore:
                 upsert(conn, counters, [{"name": NEXT_SEQ, "value": changes.next_seq}])
             if changes.audit:
                 append_audit(conn, changes.audit)
+            if changes.outbox:
+                at = changes.at if changes.at is not None else changes.outbox[-1].ended_at
+                outbox.enqueue(conn, cipher, changes.outbox, at)
             return _append_events(conn, [codec.event_record(e) for e in changes.events], cipher)
 
     def append_audit(self, records: Sequence[AuditRecord]) -> list[int]:

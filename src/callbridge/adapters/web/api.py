@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -17,6 +17,7 @@ from callbridge.adapters.web import (
     audit,
     errors,
     health,
+    integration,
     interactions,
     privacy,
     queues,
@@ -53,6 +54,7 @@ def create_api(
     run_timer_loop: bool = True,
     tls: bool = False,
     webhook_dispatcher: WebhookDispatcher | None = None,
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +63,8 @@ def create_api(
                 tg.start_soon(run_timers, rt, tick_interval_s)
             if webhook_dispatcher is not None:
                 tg.start_soon(webhook_dispatcher.run)
+            for task in background:  # the CRM outbox worker, sync loops
+                tg.start_soon(task)
             yield
             tg.cancel_scope.cancel()
 
@@ -79,7 +83,7 @@ def create_api(
     registry.register(CenterCollector(rt))
     app.state.registry = registry
     errors.install(app)
-    routers = (health, account_routes, agents, queues, interactions, stream)
+    routers = (health, account_routes, agents, queues, interactions, stream, integration)
     for module in (*routers, privacy, audit, webhooks):
         app.include_router(module.router)
     return app

@@ -15,6 +15,7 @@ class Trigger(StrEnum):
     INTERACTION_WAITING = "interaction_waiting"  # an interaction arrived or escalated
     AGENT_AVAILABLE = "agent_available"  # an agent freed up and picked the next interaction
     TRANSFER = "transfer"  # an agent sent it to a named agent
+    DIAL = "dial"  # the agent placed it (click-to-dial): no choice was made
 
 
 @dataclass(frozen=True, slots=True)

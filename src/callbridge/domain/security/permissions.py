@@ -38,6 +38,8 @@ class Permission(StrEnum):
     PRIVACY_EXPORT = "privacy.export"
     PRIVACY_ERASE = "privacy.erase"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    CRM_READ = "crm.read"  # CRM records, screen pops
+    CRM_WRITE = "crm.write"  # create and change CRM records, pick a screen pop's record
     SELF = "self"  # one's own account: password, MFA, own API tokens, logout
 
 
@@ -59,6 +61,8 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
     "agent": frozenset(
         {
             Permission.SELF,
+            Permission.CRM_READ,
+            Permission.CRM_WRITE,
             Permission.AGENTS_SELF,
             Permission.QUEUES_READ,
             Permission.DISPOSITIONS_READ,
@@ -69,6 +73,8 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
     "supervisor": frozenset(
         {
             Permission.SELF,
+            Permission.CRM_READ,
+            Permission.CRM_WRITE,
             Permission.AGENTS_SELF,
             Permission.AGENTS_READ,
             Permission.AGENTS_STATE,
