@@ -17,6 +17,7 @@ from callbridge import __version__
 from callbridge.app import App, build
 from callbridge.cli import audit as audit_cli
 from callbridge.cli import certs as certs_cli
+from callbridge.cli import crm as crm_cli
 from callbridge.cli import keys as keys_cli
 from callbridge.cli import privacy as privacy_cli
 from callbridge.cli import users as users_cli
@@ -34,6 +35,7 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(certs_cli.app, name="certs")
+app.add_typer(crm_cli.app, name="crm")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(privacy_cli.app, name="privacy")
 app.add_typer(users_cli.app, name="users")
