@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from callbridge.adapters.bus.memory import MemoryBus
+from callbridge.adapters.crm.builtin import BuiltinCrm, CrmRecords
 from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
+from callbridge.adapters.store.outbox import Outbox
 from callbridge.adapters.store.personal import InteractionRecords
+from callbridge.adapters.store.screen_pops import ScreenPopStore
 from callbridge.adapters.store.sql import SqlStore
 from callbridge.adapters.store.webhooks import WebhookStore
 from callbridge.adapters.web.api import create_api
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
 from callbridge.domain.security.accounts import LockoutPolicy
-from callbridge.ports import PersonalDataHolder
+from callbridge.ports import Crm, PersonalDataHolder
+from callbridge.services.crm_sync.delivery import ActivityLog, DeliveryPolicy, Mapper
+from callbridge.services.crm_sync.mapping import load_mapping
+from callbridge.services.crm_sync.rules_file import load_rules
+from callbridge.services.crm_sync.screen_pops import ScreenPops
 from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import AccountPolicy, Accounts
 from callbridge.services.security.crypto import FieldCipher, Keyring, open_cipher
@@ -49,6 +57,7 @@ class App:
     api: FastAPI
     accounts: Accounts
     admin_password: str | None = None  # the first admin's password, made on this run
+    crm: Crm | None = None  # the CRM screen pops and activities use
 
     def close(self) -> None:
         self.store.close()
@@ -76,6 +85,14 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         store.close()
         raise
     webhook_store = WebhookStore(store.engine, store.cipher)
+    crm: Crm | None = None
+    if settings.crm == "builtin":
+        crm = BuiltinCrm(store.engine, store.cipher, runtime.clock, new_id)
+    try:
+        integration = crm_integration(settings, store, runtime, crm)
+    except Exception:
+        store.close()
+        raise
     api = create_api(
         runtime,
         accounts,
@@ -83,19 +100,67 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         run_timer_loop=run_timer_loop,
         tls=settings.tls_cert_file is not None,
         webhook_dispatcher=WebhookDispatcher(webhook_store, bus, runtime.clock),
+        background=integration.tasks,
     )
     api.state.audit_log = AuditLog(store.engine)
     api.state.webhooks = webhook_store
     api.state.inbound_webhook_secret = settings.inbound_webhook_secret
     api.state.privacy = privacy_requests(store, runtime.clock)
+    api.state.crm = crm
+    api.state.screen_pops = integration.screen_pops
+    api.state.activity_log = integration.activity_log
     generated = token is not None and configured is None
-    return App(settings, runtime, store, bus, token, generated, api, accounts, password)
+    return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm)
+
+
+@dataclass
+class Integration:
+    screen_pops: ScreenPops | None
+    activity_log: ActivityLog | None
+    tasks: list[Callable[[], Awaitable[None]]]
+
+
+def crm_integration(
+    settings: Settings, store: SqlStore, runtime: Runtime, crm: Crm | None
+) -> Integration:
+    """Screen pops and the activity outbox's worker for the configured CRM. The mapping and
+    rules files are read now, so a mistake in them stops the start, naming the line."""
+    if crm is None:
+        return Integration(None, None, [])
+    rules = load_rules(settings.crm_screen_pop_file)
+    if settings.crm_mapping_file is not None:
+        mapper: Mapper = load_mapping(settings.crm_mapping_file).apply
+    else:
+        mapper = default_mapper(crm)
+    pops = ScreenPops(crm, ScreenPopStore(store.engine), runtime.clock, rules)
+    log = ActivityLog(
+        Outbox(store.engine, store.cipher),
+        crm,
+        pops,
+        store,
+        runtime.clock,
+        mapper,
+        DeliveryPolicy(batch=settings.crm_outbox_batch),
+    )
+    interval = settings.crm_outbox_interval_s
+    return Integration(pops, log, [lambda: log.run(interval)])
+
+
+def default_mapper(crm: Crm) -> Mapper:
+    """Without a mapping file: what the CRM itself expects (Salesforce: CTI Task fields)."""
+    default = getattr(crm, "default_fields", None)
+    if callable(default):
+        return default  # type: ignore[no-any-return]
+    return lambda activity: {}
 
 
 def privacy_requests(store: SqlStore, clock: Clock) -> PrivacyRequests:
     """Export and erasure over every holder of personal data: the CRM's activities and call
     recordings join this list when they exist."""
-    holders: list[PersonalDataHolder] = [InteractionRecords(store)]
+    holders: list[PersonalDataHolder] = [
+        InteractionRecords(store),
+        CrmRecords(store.engine, store.cipher, clock),  # the built-in CRM's tables
+    ]
     return PrivacyRequests(holders, store.cipher.index, store, clock)
 
 

@@ -38,6 +38,7 @@ class OutboxRow:
     attempts: int
     next_attempt_at: float
     last_error: str | None
+    record_id: str | None = None  # the CRM's record, once delivered
 
 
 def activity_json(activity: Activity) -> dict[str, Any]:
@@ -223,4 +224,5 @@ class Outbox:
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],
             last_error=row["last_error"],
+            record_id=row["record_id"],
         )

@@ -108,7 +108,13 @@ class DialIn(BaseModel):
     agent_id: str | None = Field(default=None, description="Default: the caller's own agent")
     to: str | None = Field(default=None, max_length=64, description="Default: the record's phone")
     record: RecordIn | None = None
-    from_: str = Field(default="", alias="from", max_length=64)
+    from_: str = Field(
+        default="anonymous",
+        alias="from",
+        min_length=1,
+        max_length=64,
+        description="The caller id to present (until telephony sets it per trunk)",
+    )
 
 
 def _pops(request: Request) -> ScreenPops:
