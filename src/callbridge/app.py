@@ -20,6 +20,7 @@ from callbridge.adapters.store.screen_pops import ScreenPopStore
 from callbridge.adapters.store.sql import SqlStore
 from callbridge.adapters.store.webhooks import WebhookStore
 from callbridge.adapters.web.api import create_api
+from callbridge.adapters.web.integration import CrmCollector
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
 from callbridge.domain.security.accounts import LockoutPolicy
@@ -109,6 +110,8 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     api.state.crm = crm
     api.state.screen_pops = integration.screen_pops
     api.state.activity_log = integration.activity_log
+    if crm is not None and integration.activity_log is not None:
+        api.state.registry.register(CrmCollector(crm, integration.activity_log))
     generated = token is not None and configured is None
     return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm)
 

@@ -97,6 +97,9 @@ def test_a_handled_call_is_logged_once_against_its_contact(
     assert fields.get("CallDisposition") in ("Resolved", "resolved")
     health = ok(client.get("/crm/health"))
     assert health["state"] == "connected" and health["outbox"]["delivered"] == 1.0
+    metrics = client.get("/metrics").text
+    assert 'callbridge_crm_outbox{status="delivered"} 1.0' in metrics
+    assert 'callbridge_crm_up{crm="builtin",state="connected"} 1.0' in metrics
 
 
 def _task_for(app: App, interaction_id: str) -> Any:

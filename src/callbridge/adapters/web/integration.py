@@ -3,9 +3,12 @@ outbox, the connector's health, and click-to-dial."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from callbridge.adapters.store.outbox import OutboxRow, Status
@@ -261,3 +264,40 @@ async def click_to_dial(
         interaction=InteractionOut.of(views.get_interaction(rt, iid)),
         events=[EventOut.of(e) for e in events],
     )
+
+
+class CrmCollector(Collector):
+    """The connector's state, its API budget, and the outbox, read at scrape time."""
+
+    STATES = ("connected", "degraded", "down")
+
+    def __init__(self, crm: Crm, log: ActivityLog) -> None:
+        self._crm, self._log = crm, log
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        health = self._crm.health()
+        state = GaugeMetricFamily(
+            "callbridge_crm_up", "1 for the connector's current state", labels=["crm", "state"]
+        )
+        for name in self.STATES:
+            state.add_metric([self._crm.name, name], 1.0 if health.state.value == name else 0.0)
+        yield state
+        if health.api_max is not None:
+            budget = GaugeMetricFamily(
+                "callbridge_crm_api_requests", "Daily API allocation", labels=["crm", "kind"]
+            )
+            budget.add_metric([self._crm.name, "used"], float(health.api_used or 0))
+            budget.add_metric([self._crm.name, "max"], float(health.api_max))
+            yield budget
+        stats = self._log.outbox.stats(self._log.clock.now())
+        depth = GaugeMetricFamily(
+            "callbridge_crm_outbox", "Activities in the outbox by status", labels=["status"]
+        )
+        for status in ("pending", "unresolved", "delivered", "failed"):
+            depth.add_metric([status], stats[status])
+        yield depth
+        age = GaugeMetricFamily(
+            "callbridge_crm_outbox_oldest_seconds", "Age of the oldest undelivered activity"
+        )
+        age.add_metric([], stats["oldest_age_s"])
+        yield age
