@@ -14,6 +14,7 @@ from callbridge.adapters.bus.memory import MemoryBus
 from callbridge.adapters.crm.builtin import BuiltinCrm, CrmRecords
 from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
+from callbridge.adapters.store.lists import ListStore
 from callbridge.adapters.store.outbox import Outbox
 from callbridge.adapters.store.personal import InteractionRecords
 from callbridge.adapters.store.screen_pops import ScreenPopStore
@@ -26,6 +27,7 @@ from callbridge.domain.clock import Clock
 from callbridge.domain.security.accounts import LockoutPolicy
 from callbridge.ports import Crm, PersonalDataHolder
 from callbridge.services.crm_sync.delivery import ActivityLog, DeliveryPolicy, Mapper
+from callbridge.services.crm_sync.lists import Lists
 from callbridge.services.crm_sync.mapping import load_mapping
 from callbridge.services.crm_sync.rules_file import load_rules
 from callbridge.services.crm_sync.screen_pops import ScreenPops
@@ -110,6 +112,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     api.state.crm = crm
     api.state.screen_pops = integration.screen_pops
     api.state.activity_log = integration.activity_log
+    api.state.lists = integration.lists
     if crm is not None and integration.activity_log is not None:
         api.state.registry.register(CrmCollector(crm, integration.activity_log))
     generated = token is not None and configured is None
@@ -120,6 +123,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
 class Integration:
     screen_pops: ScreenPops | None
     activity_log: ActivityLog | None
+    lists: Lists | None
     tasks: list[Callable[[], Awaitable[None]]]
 
 
@@ -129,7 +133,7 @@ def crm_integration(
     """Screen pops and the activity outbox's worker for the configured CRM. The mapping and
     rules files are read now, so a mistake in them stops the start, naming the line."""
     if crm is None:
-        return Integration(None, None, [])
+        return Integration(None, None, None, [])
     rules = load_rules(settings.crm_screen_pop_file)
     if settings.crm_mapping_file is not None:
         mapper: Mapper = load_mapping(settings.crm_mapping_file).apply
@@ -145,8 +149,11 @@ def crm_integration(
         mapper,
         DeliveryPolicy(batch=settings.crm_outbox_batch),
     )
+    lists = Lists(
+        crm, ListStore(store.engine, store.cipher), runtime.clock, new_id, settings.default_country
+    )
     interval = settings.crm_outbox_interval_s
-    return Integration(pops, log, [lambda: log.run(interval)])
+    return Integration(pops, log, lists, [lambda: log.run(interval)])
 
 
 def default_mapper(crm: Crm) -> Mapper:

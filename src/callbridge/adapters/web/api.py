@@ -15,10 +15,12 @@ from callbridge.adapters.web import accounts as account_routes
 from callbridge.adapters.web import (
     agents,
     audit,
+    crm,
     errors,
     health,
     integration,
     interactions,
+    lists,
     privacy,
     queues,
     stream,
@@ -83,7 +85,7 @@ def create_api(
     registry.register(CenterCollector(rt))
     app.state.registry = registry
     errors.install(app)
-    routers = (health, account_routes, agents, queues, interactions, stream, integration)
-    for module in (*routers, privacy, audit, webhooks):
+    routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
+    for module in (*routers, privacy, audit, webhooks, crm):
         app.include_router(module.router)
     return app

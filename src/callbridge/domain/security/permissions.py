@@ -40,6 +40,8 @@ class Permission(StrEnum):
     WEBHOOKS_MANAGE = "webhooks.manage"
     CRM_READ = "crm.read"  # CRM records, screen pops
     CRM_WRITE = "crm.write"  # create and change CRM records, pick a screen pop's record
+    LISTS_READ = "lists.read"  # dialing lists and do-not-call
+    LISTS_MANAGE = "lists.manage"  # pull dialing lists from the CRM, sync do-not-call
     SELF = "self"  # one's own account: password, MFA, own API tokens, logout
 
 
@@ -75,6 +77,8 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.SELF,
             Permission.CRM_READ,
             Permission.CRM_WRITE,
+            Permission.LISTS_READ,
+            Permission.LISTS_MANAGE,
             Permission.AGENTS_SELF,
             Permission.AGENTS_READ,
             Permission.AGENTS_STATE,
