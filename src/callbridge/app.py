@@ -12,8 +12,11 @@ from fastapi import FastAPI
 
 from callbridge.adapters.bus.memory import MemoryBus
 from callbridge.adapters.crm.builtin import BuiltinCrm, CrmRecords
+from callbridge.adapters.crm.salesforce.build import build_connector as build_salesforce
+from callbridge.adapters.crm.salesforce.connector import SalesforceConnector
 from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
+from callbridge.adapters.store.integration_personal import IntegrationRecords
 from callbridge.adapters.store.lists import ListStore
 from callbridge.adapters.store.outbox import Outbox
 from callbridge.adapters.store.personal import InteractionRecords
@@ -63,7 +66,15 @@ class App:
     crm: Crm | None = None  # the CRM screen pops and activities use
 
     def close(self) -> None:
+        _close_crm(self.crm)
         self.store.close()
+
+
+def _close_crm(crm: Crm | None) -> None:
+    """A connector with an HTTP session to let go of (Salesforce) has a close()."""
+    close = getattr(crm, "close", None)
+    if callable(close):
+        close()
 
 
 def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: bool = True) -> App:
@@ -89,11 +100,16 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         raise
     webhook_store = WebhookStore(store.engine, store.cipher)
     crm: Crm | None = None
-    if settings.crm == "builtin":
-        crm = BuiltinCrm(store.engine, store.cipher, runtime.clock, new_id)
     try:
+        if settings.crm == "builtin":
+            crm = BuiltinCrm(store.engine, store.cipher, runtime.clock, new_id)
+        elif settings.crm == "salesforce":  # SalesforceConfigError names a missing setting
+            crm = build_salesforce(settings, store.engine, store.cipher, runtime.clock)
         integration = crm_integration(settings, store, runtime, crm)
+        if isinstance(crm, SalesforceConnector):  # screen pops read its local phone index
+            integration.tasks.append(crm.keep_index)
     except Exception:
+        _close_crm(crm)
         store.close()
         raise
     api = create_api(
@@ -170,6 +186,7 @@ def privacy_requests(store: SqlStore, clock: Clock) -> PrivacyRequests:
     holders: list[PersonalDataHolder] = [
         InteractionRecords(store),
         CrmRecords(store.engine, store.cipher, clock),  # the built-in CRM's tables
+        IntegrationRecords(store.engine, store.cipher),  # the outbox, dialing lists
     ]
     return PrivacyRequests(holders, store.cipher.index, store, clock)
 

@@ -179,3 +179,21 @@ def test_click_to_dial_a_contact_logs_an_outbound_call_against_it(
     task = _task_for(app, iid)
     assert task is not None and task.fields.get("WhoId") == ann.id
     assert task.fields.get("CallType") in ("Outbound", "outbound")
+
+
+def test_a_privacy_request_reaches_the_outbox_and_the_crm(
+    app: App, client: TestClient, clock: ManualClock
+) -> None:
+    contact(app, "Anderson", ANN_NUMBER)
+    iid = handle_call(client, clock, ANN_NUMBER)
+    exported = ok(client.get("/privacy/export", params={"address": "(415) 555-0100"}))
+    queued = exported["holders"]["crm_integration"]["crm_activities_queued"]
+    assert [a["external_id"] for a in queued] == [iid]
+    assert queued[0]["notes"] == "all good"
+    ok(client.post("/privacy/erase", json={"address": ANN_NUMBER}))
+    row = worker(app).outbox.get(iid)
+    assert row is not None
+    assert row.activity.customer_address == "[erased]" and row.activity.notes == "[erased]"
+    assert worker(app).deliver_due().delivered == 1  # what goes to the CRM carries no trace
+    task = _task_for(app, iid)
+    assert task is not None and "all good" not in str(task.fields)
