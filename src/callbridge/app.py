@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -140,7 +141,7 @@ class Integration:
     screen_pops: ScreenPops | None
     activity_log: ActivityLog | None
     lists: Lists | None
-    tasks: list[Callable[[], Awaitable[None]]]
+    tasks: list[Callable[[], Coroutine[Any, Any, None]]]
 
 
 def crm_integration(

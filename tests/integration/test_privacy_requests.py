@@ -97,7 +97,7 @@ def test_export_holds_everything_about_the_subject_and_nothing_else(
     assert found == sorted([ids[0], again])
     [entry, _] = [e for e in audit_entries(app) if e["action"] == "privacy.export"]
     assert entry["object_id"] == document["subject"]["index"]
-    assert entry["after"] == {"records": {"interactions": 2}}
+    assert entry["after"] == {"records": {"interactions": 2, "crm": 0, "crm_integration": 2}}
     assert BOB.address not in json.dumps(entry, default=str)
 
 
@@ -118,7 +118,9 @@ def test_erasure_removes_the_data_everywhere_and_is_audited(
         assert all(value.encode() in before for value in ciphertexts)
 
     erased = ok(client.post("/privacy/erase", json={"address": "JANE.DOE@example.org"}))
-    assert erased["erased"] == {"interactions": 1} and erased["total"] == 1
+    # the interaction, and its activity waiting in the outbox for the CRM
+    counts = {"interactions": 1, "crm": 0, "crm_integration": 1}
+    assert erased["erased"] == counts and erased["total"] == 2
 
     ix = ok(client.get(f"/interactions/{jane_id}"))
     assert (ix["from"], ix["notes"], ix["attached"]) == (
@@ -132,7 +134,9 @@ def test_erasure_removes_the_data_everywhere_and_is_audited(
             assert event["payload"].get(key, "[erased]") == "[erased]"
     assert ok(client.get("/interactions", params={"address": JANE.address})) == []
     assert ok(client.get("/privacy/export", params={"address": JANE.address}))["holders"] == {
-        "interactions": []
+        "interactions": [],
+        "crm": [],
+        "crm_integration": {"crm_activities_queued": [], "dialing_lists": [], "do_not_call": False},
     }
     # the others are untouched
     bob = ok(client.get(f"/interactions/{ids[BOB.address]}"))
@@ -141,7 +145,7 @@ def test_erasure_removes_the_data_everywhere_and_is_audited(
     [entry] = [e for e in audit_entries(app) if e["action"] == "privacy.erase"]
     assert entry["actor"].startswith("user:") and entry["object_type"] == "data_subject"
     assert entry["object_id"] == erased["subject"] == app.store.cipher.index(JANE.address)
-    assert entry["after"] == {"erased": {"interactions": 1}, "total": 1}
+    assert entry["after"] == {"erased": counts, "total": 2}
     recorded = json.dumps(entry, default=str).lower()
     for secret in secrets_of(JANE):
         assert secret.lower() not in recorded
@@ -194,7 +198,7 @@ def test_the_cli_exports_to_a_file_and_erases(
     assert unconfirmed.exit_code == 2 and "--yes" in unconfirmed.output
     erased = runner.invoke(cli, ["privacy", "erase", "+442079460318", "--yes", *settings])
     assert erased.exit_code == 0, erased.output
-    assert "erased 1 record(s)" in erased.output
+    assert "erased 2 record(s) (interactions: 1, crm: 0, crm_integration: 1)" in erased.output
     assert ok(client.get(f"/interactions/{iid}"))["notes"] == "[erased]"
     actors = {(e["actor"], e["action"]) for e in audit_entries(app)}
     assert {("cli", "privacy.export"), ("cli", "privacy.erase")} <= actors

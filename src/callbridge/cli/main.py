@@ -14,6 +14,7 @@ import uvicorn
 from rich.console import Console
 
 from callbridge import __version__
+from callbridge.adapters.crm.builtin import BuiltinCrm
 from callbridge.app import App, build
 from callbridge.cli import audit as audit_cli
 from callbridge.cli import certs as certs_cli
@@ -150,7 +151,7 @@ def demo(
     configure_logging("warning", json=False)
     built = build(settings)
     try:
-        created = seed_demo(built.runtime)
+        created = seed_demo(built.runtime, built.crm if isinstance(built.crm, BuiltinCrm) else None)
         console.print(f"demo database {'created' if created else 'reused'}: {db.resolve()}")
         if built.admin_password:
             console.print(f"admin user: admin, password {built.admin_password} (shown once)")

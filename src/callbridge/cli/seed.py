@@ -1,8 +1,14 @@
-"""The demo center: three queues, twelve agents, five dispositions."""
+"""The demo center: three queues, twelve agents, five dispositions; and the built-in CRM's
+demo customers (accounts, contacts, leads, cases, a campaign), whose numbers and addresses are
+the ones the simulated traffic comes from (sim/customers.py)."""
 
 from __future__ import annotations
 
+import random
+
+from callbridge.adapters.crm.builtin import BuiltinCrm
 from callbridge.domain.channels import Channel
+from callbridge.domain.crm.records import FieldValue, RecordType
 from callbridge.domain.ids import AgentId, DispositionCode, GroupName, QueueId, SkillId
 from callbridge.domain.queues import (
     AddGroup,
@@ -17,6 +23,7 @@ from callbridge.domain.queues import (
 from callbridge.services.agents import do_save_agent
 from callbridge.services.queues import do_save_disposition, do_save_queue
 from callbridge.services.runtime import Runtime
+from callbridge.sim.customers import DEMO_CUSTOMERS, customer_email, customer_phone
 
 DISPOSITIONS = {
     "resolved": "Resolved",
@@ -83,8 +90,11 @@ AGENTS: tuple[tuple[str, str, dict[str, int], int, tuple[str, ...]], ...] = (
 )
 
 
-def seed_demo(rt: Runtime) -> bool:
-    """Create the demo center unless it is already there; True if it was created now."""
+def seed_demo(rt: Runtime, crm: BuiltinCrm | None = None) -> bool:
+    """Create the demo center unless it is already there; True if it was created now. With the
+    built-in CRM, its demo customers too, unless it holds accounts already."""
+    if crm is not None:
+        seed_crm(crm)
     if rt.center.queues or rt.center.agents:
         return False
     for code, label in DISPOSITIONS.items():
@@ -101,4 +111,93 @@ def seed_demo(rt: Runtime) -> bool:
             capacity,
             [GroupName(g) for g in groups],
         )
+    return True
+
+
+# --- the built-in CRM's demo customers --------------------------------------------------------
+
+COMPANIES = (
+    "Acme Corp", "Globex", "Initech", "Umbrella Health", "Hooli", "Stark Industries",
+    "Wayne Logistics", "Wonka Foods", "Tyrell Systems", "Cyberdyne", "Soylent", "Vandelay Imports",
+    "Monarch Travel", "Oscorp", "Gringotts Bank", "Duff Brewing", "Pied Piper", "Massive Dynamic",
+    "Prestige Worldwide", "Bluth Homes",
+)  # fmt: skip
+FIRST_NAMES = (
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Mateo", "Sofia", "Lucas", "Mia", "Ethan", "Amara",
+    "Kenji", "Priya", "Omar", "Chloe", "Diego", "Hana", "Ivan", "Zara", "Felix",
+)  # fmt: skip
+LAST_NAMES = (
+    "Garcia", "Smith", "Nguyen", "Okafor", "Kowalski", "Rossi", "Tanaka", "Patel", "Murphy",
+    "Schmidt", "Haddad", "Silva", "Johansson", "Dubois", "Kim", "Novak", "Ali", "Moreau",
+)  # fmt: skip
+INDUSTRIES = ("Manufacturing", "Healthcare", "Retail", "Finance", "Technology", "Energy")
+LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Not Converted")
+CONTACTS = 240  # customers 0..239 are contacts, 240..299 leads (sim/customers.py)
+
+
+def seed_crm(crm: BuiltinCrm) -> bool:
+    """Put the demo customers in the built-in CRM unless it holds accounts already; True if it
+    did now. A few hundred records in a handful of transactions: well under a second."""
+    if crm.list_records(RecordType.ACCOUNT, limit=1):
+        return False
+    rng = random.Random(2026)  # noqa: S311 - made-up people, not secrets
+    accounts = crm.upsert_records(
+        RecordType.ACCOUNT,
+        [
+            {
+                "Name": name,
+                "AccountNumber": f"ACCT-{10001 + i}",
+                "Phone": f"+1555{9000000 + i:07d}",  # the switchboard, outside the caller pool
+                "Industry": INDUSTRIES[i % len(INDUSTRIES)],
+                "BillingCity": rng.choice(("Austin", "Boston", "Denver", "Seattle", "Miami")),
+                "BillingCountry": "US",
+            }
+            for i, name in enumerate(COMPANIES)
+        ],
+    )
+
+    def person(i: int) -> dict[str, FieldValue]:
+        return {
+            "FirstName": rng.choice(FIRST_NAMES),
+            "LastName": rng.choice(LAST_NAMES),
+            "Phone": customer_phone(i),
+            "Email": customer_email(i),
+        }
+
+    contact_rows = [
+        {**person(i), "AccountId": accounts[i % len(accounts)].id, "DoNotCall": i % 50 == 49}
+        for i in range(CONTACTS)
+    ]
+    contact_rows[1]["MobilePhone"] = customer_phone(0)  # two people on one number: a pick list
+    contacts = crm.upsert_records(RecordType.CONTACT, contact_rows)
+    leads = crm.upsert_records(
+        RecordType.LEAD,
+        [
+            {
+                **person(i),
+                "Company": f"{rng.choice(LAST_NAMES)} {rng.choice(('LLC', 'Inc', '& Sons'))}",
+                "Status": LEAD_STATUSES[i % len(LEAD_STATUSES)],
+            }
+            for i in range(CONTACTS, DEMO_CUSTOMERS)
+        ],
+    )
+    crm.upsert_records(
+        RecordType.CASE,
+        [
+            {"Subject": "Invoice shows the wrong amount", "Priority": "High",
+             "ContactId": contacts[0].id, "AccountId": accounts[0].id},
+            {"Subject": "Delivery is late", "ContactId": contacts[2].id,
+             "AccountId": accounts[2].id},
+            {"Subject": "Password reset", "Status": "Closed", "ContactId": contacts[3].id,
+             "AccountId": accounts[3].id},
+        ],
+    )  # fmt: skip
+    [campaign] = crm.upsert_records(
+        RecordType.CAMPAIGN, [{"Name": "Spring renewal", "Status": "In Progress"}]
+    )
+    crm.upsert_records(
+        RecordType.CAMPAIGN_MEMBER,
+        [{"CampaignId": campaign.id, "ContactId": c.id} for c in contacts[:40]]
+        + [{"CampaignId": campaign.id, "LeadId": lead.id} for lead in leads[:20]],
+    )
     return True

@@ -23,6 +23,7 @@ from callbridge.ports import EventBus
 from callbridge.services import agents as agent_svc
 from callbridge.services import interactions as svc
 from callbridge.services.runtime import Runtime
+from callbridge.sim.customers import DEMO_CUSTOMERS, KNOWN_SHARE, customer_email, customer_phone
 
 log = structlog.get_logger(__name__)
 
@@ -133,12 +134,14 @@ class LiveSimulation:
         while queues:
             await anyio.sleep(self.rng.expovariate(rate))
             channel = self.rng.choices(channels, weights)[0]
-            number = f"+1555{self.rng.randrange(10**7):07d}"
+            # most callers are customers the demo seed put in the CRM, so screen pops find them
+            known = self.rng.random() < KNOWN_SHARE
+            who = self.rng.randrange(DEMO_CUSTOMERS if known else 10**4)
             new = svc.NewInteraction(
                 channel=channel,
-                from_address=number
+                from_address=customer_phone(who if known else self.rng.randrange(10**7))
                 if channel in (Channel.VOICE, Channel.SMS)
-                else f"customer{self.rng.randrange(10**4)}@example.com",
+                else customer_email(who),
                 to_address="+18005550100",
                 queue_id=QueueId(self.rng.choice(queues)),
                 attached={"source": "demo"},

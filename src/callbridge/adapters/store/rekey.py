@@ -24,6 +24,12 @@ from callbridge.adapters.store.sealing import (
     map_payload,
 )
 from callbridge.adapters.store.tables import (
+    crm_accounts,
+    crm_activities,
+    crm_cases,
+    crm_contacts,
+    crm_dnc,
+    crm_leads,
     interaction_events,
     interactions,
     metadata,
@@ -94,6 +100,13 @@ SEALED: tuple[tuple[Table, Resealer], ...] = (
     (interaction_events, _event),
     (users, _text_columns(users, "mfa_secret")),
     (webhooks, _text_columns(webhooks, "secret")),
+    # the built-in CRM (adapters/crm/builtin)
+    (crm_accounts, _text_columns(crm_accounts, "phone")),
+    (crm_contacts, _text_columns(crm_contacts, "email", "phone", "mobile_phone")),
+    (crm_leads, _text_columns(crm_leads, "email", "phone", "mobile_phone")),
+    (crm_cases, _text_columns(crm_cases, "description")),
+    (crm_activities, _text_columns(crm_activities, "customer_address", "notes", "fields")),
+    (crm_dnc, _text_columns(crm_dnc, "number")),
 )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -526,4 +527,6 @@ remote_phone_index = Table(
     Column("record_id", String, primary_key=True),
     Column("name", String, nullable=False),
     Column("account_name", String),
+    # a record's rows, found when it changes or is deleted
+    Index("ix_remote_phone_index_record", "crm", "record_type", "record_id"),
 )

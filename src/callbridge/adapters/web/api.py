@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import structlog
@@ -56,7 +57,7 @@ def create_api(
     run_timer_loop: bool = True,
     tls: bool = False,
     webhook_dispatcher: WebhookDispatcher | None = None,
-    background: Sequence[Callable[[], Awaitable[None]]] = (),
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -36,6 +36,7 @@ class LookupKey(StrEnum):
     EMAIL = "email"
     ACCOUNT_NUMBER = "account_number"
     CASE_NUMBER = "case_number"
+    NAME = "name"  # what a `search` hit matched on when it was the name (not a screen-pop key)
 
 
 @dataclass(frozen=True, slots=True)

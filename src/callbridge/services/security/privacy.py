@@ -69,9 +69,7 @@ class PrivacyRequests:
         subject = self.subject(address)
         now = self._clock.now()
         held: dict[str, JsonValue] = {h.name: h.export(subject, address) for h in self._holders}
-        counts: dict[str, JsonValue] = {
-            name: len(value) if isinstance(value, list) else 1 for name, value in held.items()
-        }
+        counts: dict[str, JsonValue] = {name: _records(value) for name, value in held.items()}
         self._audit(requester, now, "privacy.export", subject, after={"records": counts})
         return {
             "format": EXPORT_FORMAT,
@@ -120,3 +118,12 @@ class PrivacyRequests:
             at, requester.actor, action, SUBJECT, subject, requester.source, None, after
         )
         self._store.commit(Changes(audit=[record]))
+
+
+def _records(held: JsonValue) -> int:
+    """How many records a holder's export holds: its list's length, or its lists' together."""
+    if isinstance(held, list):
+        return len(held)
+    if isinstance(held, dict):
+        return sum(len(v) for v in held.values() if isinstance(v, list))
+    return 1

@@ -191,6 +191,12 @@ def upgrade() -> None:
             "crm", "phone_index", "record_type", "record_id", name=op.f("pk_remote_phone_index")
         ),
     )
+    op.create_index(
+        "ix_remote_phone_index_record",
+        "remote_phone_index",
+        ["crm", "record_type", "record_id"],
+        unique=False,
+    )
     op.create_table(
         "screen_pops",
         sa.Column("interaction_id", sa.String(), nullable=False),
@@ -326,6 +332,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_crm_campaign_members_campaign_id"), table_name="crm_campaign_members")
     op.drop_table("crm_campaign_members")
     op.drop_table("screen_pops")
+    op.drop_index("ix_remote_phone_index_record", table_name="remote_phone_index")
     op.drop_table("remote_phone_index")
     op.drop_table("dnc")
     op.drop_table("dialing_lists")

@@ -1,0 +1,1 @@
+"""CRM connectors behind the Crm port: the built-in CRM and Salesforce."""
