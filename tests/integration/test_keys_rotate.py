@@ -26,9 +26,21 @@ from callbridge.ports import Changes
 from callbridge.services.security.crypto import FieldCipher, Keyring, write_key_file
 
 T0 = 1_800_000_000.0
-# the built-in CRM's sealed tables, empty here (tests/integration/test_crm_keys.py fills them)
+# the CRM's sealed tables, empty here (test_crm_builtin.py and test_crm_outbox_keys.py fill them)
 NO_CRM = dict.fromkeys(
-    ("crm_accounts", "crm_contacts", "crm_leads", "crm_cases", "crm_activities", "crm_dnc"), 0
+    (
+        "crm_accounts",
+        "crm_contacts",
+        "crm_leads",
+        "crm_cases",
+        "crm_activities",
+        "crm_dnc",
+        "crm_outbox",
+        "dialing_list_members",
+        "dnc",
+        "remote_phone_index",
+    ),
+    0,
 )
 
 

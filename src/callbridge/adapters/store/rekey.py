@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, String, Table, Text, cast, func, select, update
+from sqlalchemy import Engine, String, Table, Text, and_, cast, func, select, tuple_, update
 from sqlalchemy.types import JSON
 
 from callbridge.adapters.store.engine import write_transaction
@@ -30,9 +30,13 @@ from callbridge.adapters.store.tables import (
     crm_contacts,
     crm_dnc,
     crm_leads,
+    crm_outbox,
+    dialing_list_members,
+    dnc,
     interaction_events,
     interactions,
     metadata,
+    remote_phone_index,
     users,
     webhooks,
 )
@@ -107,6 +111,11 @@ SEALED: tuple[tuple[Table, Resealer], ...] = (
     (crm_cases, _text_columns(crm_cases, "description")),
     (crm_activities, _text_columns(crm_activities, "customer_address", "notes", "fields")),
     (crm_dnc, _text_columns(crm_dnc, "number")),
+    # the integration core and the Salesforce connector's phone index
+    (crm_outbox, _text_columns(crm_outbox, "activity")),
+    (dialing_list_members, _text_columns(dialing_list_members, "phone", "fields")),
+    (dnc, _text_columns(dnc, "number")),
+    (remote_phone_index, _text_columns(remote_phone_index, "name", "account_name")),
 )
 
 
@@ -133,24 +142,27 @@ def _reseal_table(
     batch_size: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> int:
-    [key] = table.primary_key.columns
-    last: object = None
+    keys = list(table.primary_key.columns)
+    # a composite key pages by row value: (a, b) > (last a, last b)
+    key = keys[0] if len(keys) == 1 else tuple_(*keys)
+    last: tuple[object, ...] | None = None
     scanned = changed = 0
     while True:
-        query = select(table).order_by(key).limit(batch_size).with_for_update()
+        query = select(table).order_by(*keys).limit(batch_size).with_for_update()
         if last is not None:
-            query = query.where(key > last)
+            query = query.where(key > (last[0] if len(keys) == 1 else tuple_(*last)))
         with write_transaction(engine) as conn:
             rows = list(conn.execute(query).mappings())
             for row in rows:
                 values = resealer(row, cipher)
                 if values:
-                    conn.execute(update(table).where(key == row[key.name]).values(values))
+                    match = and_(*(k == row[k.name] for k in keys))
+                    conn.execute(update(table).where(match).values(values))
                     changed += 1
         if not rows:
             return changed
         scanned += len(rows)
-        last = rows[-1][key.name]
+        last = tuple(rows[-1][k.name] for k in keys)
         if progress is not None:
             progress(table.name, scanned, changed)
 
