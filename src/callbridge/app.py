@@ -169,8 +169,9 @@ def crm_integration(
     lists = Lists(
         crm, ListStore(store.engine, store.cipher), runtime.clock, new_id, settings.default_country
     )
-    interval = settings.crm_outbox_interval_s
-    return Integration(pops, log, lists, [lambda: log.run(interval)])
+    interval, dnc_every = settings.crm_outbox_interval_s, settings.crm_dnc_sync_interval_s
+    tasks = [lambda: log.run(interval), lambda: lists.keep_dnc(dnc_every)]
+    return Integration(pops, log, lists, tasks)
 
 
 def default_mapper(crm: Crm) -> Mapper:

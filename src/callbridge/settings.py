@@ -113,6 +113,9 @@ class Settings(BaseSettings):
         "data (case, account number) first, then the customer's number or address.",
     )
     crm_outbox_batch: int = Field(default=200, ge=1, le=200, description="Activities per delivery.")
+    crm_dnc_sync_interval_s: float = Field(
+        default=900.0, gt=0, description="How often do-not-call is synced with the CRM, both ways."
+    )
     crm_outbox_interval_s: float = Field(
         default=1.0, gt=0, description="How often the outbox worker looks for work."
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from security_support import TOKEN, make_app
@@ -12,6 +14,7 @@ from security_support import TOKEN, make_app
 from callbridge.app import App
 from callbridge.domain.clock import ManualClock
 from callbridge.domain.crm.records import RecordType
+from callbridge.services.crm_sync.lists import Lists
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -72,3 +75,22 @@ def test_do_not_call_goes_both_ways_once(app: App) -> None:
         assert sorted(ok(client.get("/dnc"))) == ["+14155550111", "+14155550122"]
         assert "+14155550122" in {e.number for e in crm.dnc_numbers()}
         assert ok(client.post("/dnc/sync")) == {"pulled": 0, "pushed": 0}  # nothing twice
+
+
+def test_the_server_syncs_do_not_call_on_its_own(app: App) -> None:
+    crm = app.crm
+    assert crm is not None
+    lists: Lists = app.api.state.lists
+    lists.add_dnc("+14155550133")
+
+    async def briefly() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(lists.keep_dnc, 3600.0, now=True))
+            for _ in range(200):  # the sync runs in a thread; look for its result for 10 s
+                if "+14155550133" in {e.number for e in crm.dnc_numbers()}:
+                    break
+                await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+
+    anyio.run(briefly)
+    assert lists.store.dnc_entries(unpushed_only=True) == []

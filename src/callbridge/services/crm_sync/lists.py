@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
+import structlog
+
 from callbridge.adapters.store.lists import DialingList, ListStore
 from callbridge.domain.clock import Clock
 from callbridge.domain.crm.records import DncEntry
-from callbridge.domain.errors import InvalidInput, NotFound
+from callbridge.domain.errors import CallbridgeError, InvalidInput, NotFound
 from callbridge.ports import Crm
 from callbridge.services.security.crypto import normalise_address
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,17 @@ class Lists:
             self.crm.add_dnc([entry for _, entry in todo])
             self.store.mark_pushed([key for key, _ in todo], self.clock.now())
         return DncSync(pulled, len(todo))
+
+    async def keep_dnc(self, interval_s: float, *, now: bool = False) -> None:
+        """Sync do-not-call both ways every `interval_s` (the first one at once with `now`),
+        for as long as the app runs; a failed sync is logged and tried again next time."""
+        if not now:
+            await anyio.sleep(interval_s)
+        while True:
+            try:
+                done = await anyio.to_thread.run_sync(self.sync_dnc)
+                if done.pulled or done.pushed:
+                    log.info("dnc_synced", pulled=done.pulled, pushed=done.pushed)
+            except CallbridgeError as exc:
+                log.warning("dnc_sync_failed", error=exc.message)
+            await anyio.sleep(interval_s)
