@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from callbridge.adapters.store.engine import write_transaction
 from callbridge.adapters.store.rows import storage_errors, upsert
@@ -64,15 +65,17 @@ class ListStore:
             if rows:
                 conn.execute(insert(dialing_list_members), rows)
 
-    def lists(self) -> list[DialingList]:
+    def lists(self, list_id: str | None = None) -> list[DialingList]:
+        """Every list (or the one `list_id` names), with its member count."""
+        heads = select(dialing_lists).order_by(dialing_lists.c.name)
+        counted = select(dialing_list_members.c.list_id, func.count()).group_by(
+            dialing_list_members.c.list_id
+        )
+        if list_id is not None:
+            heads = heads.where(dialing_lists.c.id == list_id)
+            counted = counted.where(dialing_list_members.c.list_id == list_id)
         with storage_errors("read dialing lists"), self._engine.connect() as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(
-                    select(dialing_list_members.c.list_id, func.count()).group_by(
-                        dialing_list_members.c.list_id
-                    )
-                ).all()
-            )
+            counts: dict[str, int] = dict(conn.execute(counted).all())
             return [
                 DialingList(
                     r["id"],
@@ -83,13 +86,12 @@ class ListStore:
                     r["synced_at"],
                     int(counts.get(r["id"], 0)),
                 )
-                for r in conn.execute(
-                    select(dialing_lists).order_by(dialing_lists.c.name)
-                ).mappings()
+                for r in conn.execute(heads).mappings()
             ]
 
     def get_list(self, list_id: str) -> DialingList | None:
-        return next((x for x in self.lists() if x.id == list_id), None)
+        found = self.lists(list_id)
+        return found[0] if found else None
 
     def members(self, list_id: str, limit: int = 1000, offset: int = 0) -> list[DialingListMember]:
         query = (
@@ -116,25 +118,28 @@ class ListStore:
     def add_dnc(self, entries: Sequence[DncEntry], *, pushed: bool) -> int:
         """Add numbers (idempotent); `pushed` marks them as already in the CRM. Returns how
         many were new."""
-        added = 0
+        rows = {
+            self._cipher.index(e.number): {
+                "number_index": self._cipher.index(e.number),
+                "number": self._cipher.seal(e.number, "dnc.number"),
+                "source": e.source,
+                "added_at": e.added_at,
+                "pushed_at": e.added_at if pushed else None,
+            }
+            for e in entries
+        }
+        if not rows:
+            return 0
         with storage_errors("save do-not-call numbers"), write_transaction(self._engine) as conn:
-            for e in entries:
-                key = self._cipher.index(e.number)
-                if conn.execute(
-                    select(dnc.c.number_index).where(dnc.c.number_index == key)
-                ).first():
-                    continue
-                conn.execute(
-                    insert(dnc).values(
-                        number_index=key,
-                        number=self._cipher.seal(e.number, "dnc.number"),
-                        source=e.source,
-                        added_at=e.added_at,
-                        pushed_at=e.added_at if pushed else None,
-                    )
-                )
-                added += 1
-        return added
+            upsert_into = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+            # a number already there returns no row: what comes back is what was new
+            statement = (
+                upsert_into(dnc)
+                .values(list(rows.values()))
+                .on_conflict_do_nothing(index_elements=["number_index"])
+                .returning(dnc.c.number_index)
+            )
+            return len(conn.execute(statement).all())
 
     def dnc_entries(self, *, unpushed_only: bool = False) -> list[tuple[str, DncEntry]]:
         query = select(dnc).order_by(dnc.c.added_at)

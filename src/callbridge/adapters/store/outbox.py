@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callbridge.adapters.store.engine import write_transaction
@@ -146,19 +146,21 @@ class Outbox:
 
     def delivered(self, done: Sequence[tuple[int, str | None]], at: float) -> None:
         """Mark rows delivered, with the CRM record id each became."""
+        if not done:
+            return
+        statement = (
+            update(crm_outbox)
+            .where(crm_outbox.c.id == bindparam("row_id"))
+            .values(
+                status=Status.DELIVERED,
+                delivered_at=at,
+                record_id=bindparam("crm_id"),
+                attempts=crm_outbox.c.attempts + 1,
+                last_error=None,
+            )
+        )
         with storage_errors("mark delivered"), write_transaction(self._engine) as conn:
-            for row_id, record_id in done:
-                conn.execute(
-                    update(crm_outbox)
-                    .where(crm_outbox.c.id == row_id)
-                    .values(
-                        status=Status.DELIVERED,
-                        delivered_at=at,
-                        record_id=record_id,
-                        attempts=crm_outbox.c.attempts + 1,
-                        last_error=None,
-                    )
-                )
+            conn.execute(statement, [{"row_id": r, "crm_id": c} for r, c in done])
 
     def retry(self, row_id: int, error: str, next_at: float, *, give_up: bool) -> None:
         status = Status.FAILED if give_up else Status.PENDING

@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from callbridge.adapters.store.outbox import OutboxRow, Status
-from callbridge.adapters.web.auth import Caller, CallerDep, check_handle, requires
+from callbridge.adapters.web.auth import Caller, CallerDep, check_agent, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import ActionOut, EventOut, InteractionOut
 from callbridge.domain.crm.records import CrmMatch, LookupKey, RecordRef, RecordType
@@ -137,10 +137,7 @@ LogDep = Annotated[ActivityLog, Depends(_log)]
 def _interaction(rt: Runtime, caller: Caller, interaction_id: str) -> Interaction:
     """An interaction the caller may see the customer of: any, with interactions.read; else
     one that is or was with the caller's own agent."""
-    iid = InteractionId(interaction_id)
-    ix = rt.center.interactions.get(iid) or rt.store.get_interaction(iid)
-    if ix is None:
-        raise NotFound(f"no interaction {interaction_id}", field="interaction_id")
+    ix = views.get_interaction(rt, InteractionId(interaction_id))
     principal = caller.principal
     if Permission.INTERACTIONS_READ in principal.permissions:
         return ix
@@ -237,7 +234,7 @@ async def click_to_dial(
     agent_id = body.agent_id or caller.principal.scope.agent_id
     if agent_id is None:
         raise InvalidInput("agent_id: the caller has no agent of its own", field="agent_id")
-    check_handle(caller, rt, InteractionId(""), agent_id)
+    check_agent(caller, rt, AgentId(agent_id), Permission.INTERACTIONS_HANDLE)
     crm: Crm = request.app.state.crm
     number = body.to
     match: CrmMatch | None = None

@@ -177,6 +177,7 @@ class FieldMapping:
 
     def apply(self, activity: Activity) -> dict[str, FieldValue]:
         values = sources(activity)
+        filled = {k: "" if v is None else v for k, v in values.items()}  # for templates
         out: dict[str, FieldValue] = {}
         for name, rule in self.rules.items():
             value: FieldValue
@@ -187,7 +188,6 @@ class FieldMapping:
                 elif rule.transform is not None:
                     value = TRANSFORMS[rule.transform](value)
             elif rule.template is not None:
-                filled = {k: "" if v is None else v for k, v in values.items()}
                 value = rule.template.format(**filled).strip()
                 if rule.transform is not None and rule.transform != "label":
                     value = TRANSFORMS[rule.transform](value)

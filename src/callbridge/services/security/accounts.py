@@ -297,6 +297,9 @@ class Accounts:
         now = self.clock.now()
         self.refuse_if_locked(username, source, now)
         user = self.store.get_user_by_username(username)
+        if user is None:
+            # timing: as long as a real check, so a miss does not reveal the account is unknown
+            self._password_ok(replace(_NOBODY, password_hash=self._dummy_hash), password)
         if user is None or user.disabled or not self._password_ok(user, password):
             self.record_failure(username, source, now, "password")
             raise Unauthorized("invalid username or password")
@@ -341,9 +344,6 @@ class Accounts:
 
     def record_failure(self, username: str, source: str, now: float, factor: str) -> None:
         policy = self.policy.lockout
-        if self.store.get_user_by_username(username) is None:
-            # timing: as long as a real check, so a miss does not reveal the account is unknown
-            self._password_ok(replace(_NOBODY, password_hash=self._dummy_hash), "x")
         account, address = self.store.record_failure(username, source, now, now - policy.window_s)
         actor = Actor(f"login:{username}", source)
         records = [actor.record(now, "login.failed", "user", username, None, {"factor": factor})]
