@@ -21,6 +21,8 @@ from callbridge.cli import certs as certs_cli
 from callbridge.cli import crm as crm_cli
 from callbridge.cli import keys as keys_cli
 from callbridge.cli import privacy as privacy_cli
+from callbridge.cli import simulate as simulate_cli
+from callbridge.cli import staff as staff_cli
 from callbridge.cli import users as users_cli
 from callbridge.cli.seed import seed_demo
 from callbridge.domain.errors import CallbridgeError
@@ -40,6 +42,8 @@ app.add_typer(crm_cli.app, name="crm")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(privacy_cli.app, name="privacy")
 app.add_typer(users_cli.app, name="users")
+app.command("simulate")(simulate_cli.simulate_command)
+app.command("staff")(staff_cli.staff)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file.", exists=True, dir_okay=False)

@@ -10,7 +10,7 @@ from callbridge.domain.errors import InvalidInput
 from callbridge.domain.events import Event
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
 from callbridge.ports import StoredEvent
-from callbridge.services.runtime import Runtime
+from callbridge.services.runtime import Change, Runtime
 
 MAX_ATTACHED = 64
 MAX_ATTACHED_VALUE = 4096
@@ -40,12 +40,12 @@ def check_new_interaction(rt: Runtime, new: NewInteraction) -> None:
             )
 
 
-def do_create_interaction(
-    rt: Runtime, new: NewInteraction, interaction_id: InteractionId | None = None
-) -> list[StoredEvent]:
-    """Create an inbound interaction and put it in its queue: one transaction."""
-    check_new_interaction(rt, new)
-    iid = interaction_id or InteractionId(rt.new_id())
+def arrival(new: NewInteraction, iid: InteractionId) -> Change:
+    """The change that creates an inbound interaction and puts it in its queue.
+
+    The API applies it through the runtime; the simulator applies the same change to its own
+    center on a virtual clock.
+    """
 
     def change(c: ContactCenter, now: float) -> list[Event]:
         events = c.create_interaction(
@@ -58,7 +58,15 @@ def do_create_interaction(
             raise
         return events
 
-    return rt.apply(change)
+    return change
+
+
+def do_create_interaction(
+    rt: Runtime, new: NewInteraction, interaction_id: InteractionId | None = None
+) -> list[StoredEvent]:
+    """Create an inbound interaction and put it in its queue: one transaction."""
+    check_new_interaction(rt, new)
+    return rt.apply(arrival(new, interaction_id or InteractionId(rt.new_id())))
 
 
 def do_accept(rt: Runtime, iid: InteractionId, agent_id: AgentId) -> list[StoredEvent]:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from callbridge.documents import line_of
 from callbridge.domain.crm.records import Activity, FieldValue
 from callbridge.domain.errors import InvalidInput
 
@@ -239,27 +240,6 @@ def parse_mapping(text: str, origin: str = "<mapping>") -> FieldMapping:
             line=where,
         ) from exc
     return FieldMapping(parsed.object, parsed.fields, origin)
-
-
-def line_of(root: yaml.Node | None, loc: list[str]) -> int:
-    """The 1-based line of the deepest node the error location reaches."""
-    node = root
-    line = 1 if root is None else root.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-            continue
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value in (part, part.rstrip("_")):
-                line = key.start_mark.line + 1
-                node = value
-                break
-        else:
-            break
-    return line
 
 
 def mapping_json(mapping: FieldMapping) -> Mapping[str, Any]:

@@ -17,10 +17,11 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from callbridge.documents import line_of
 from callbridge.domain.channels import Direction
 from callbridge.domain.crm.records import LookupKey
 from callbridge.domain.crm.screen_pop import DEFAULT_ORDER, ScreenPopRules
-from callbridge.services.crm_sync.mapping import MappingError, line_of
+from callbridge.services.crm_sync.mapping import MappingError
 
 
 class DirectionRules(BaseModel):

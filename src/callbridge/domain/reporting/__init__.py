@@ -1,0 +1,1 @@
+"""Reporting: the KPIs live reports and the simulator share."""

@@ -1,0 +1,287 @@
+"""One replication of a scenario: the real contact center on a virtual clock.
+
+The simulator holds a `ContactCenter` (the domain the server runs), puts arrivals in through
+the same change the API applies (`services.interactions.arrival`), and plays the customers
+and agents: callers who hang up when their patience runs out, agents who answer after a ring
+time and end the call after its handle time. Wrap-up, missed offers, escalation and overflow
+are the center's own timers, acted on through `tick()` as they fall due, exactly as the server's
+timer loop does. Every event the center tells goes to the `KpiCollector` live reports use.
+
+What it leaves out of the server is only the write-through to the database and the bus: a
+simulated day needs no durability.
+
+Counting is by arrival window: arrivals in [start + warm-up, start + duration) are counted,
+and the run goes on after the last arrival until every one of them is resolved and wrapped up.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from callbridge.domain.center import ContactCenter
+from callbridge.domain.channels import Channel
+from callbridge.domain.events import Event, InteractionOffered
+from callbridge.domain.ids import AgentId, GroupName, InteractionId, QueueId, SkillId
+from callbridge.domain.interactions import InteractionState
+from callbridge.domain.reporting.kpis import ALL_QUEUES, KpiCollector, KpiReport
+from callbridge.services.interactions import NewInteraction, arrival
+from callbridge.sim.distributions import Distribution, Stream, exponential
+from callbridge.sim.scenario import Scenario
+
+# heap entry kinds, in the order ties at one instant are handled
+_SHIFT_START, _ARRIVAL, _ANSWER, _HANG_UP, _ABANDON, _SHIFT_END = range(6)
+_QUEUED, _OFFERED = InteractionState.QUEUED, InteractionState.OFFERED
+_CALLER = "+15550000000"
+_ENTRY = "+18005550100"
+
+Progress = Callable[[float], None]  # share of the simulated time done, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationResult:
+    report: KpiReport
+    arrivals: int  # every simulated arrival, warm-up included
+    counted: int  # arrivals in the counted window
+    events: int  # events the center told
+    end_s: float  # when the last counted arrival was resolved and wrapped up
+
+
+class _ArrivalProcess:
+    """Poisson arrivals at a piecewise-constant rate, by inverting the cumulative rate."""
+
+    __slots__ = ("_i", "_steps", "_unit", "now")
+
+    def __init__(self, steps: list[tuple[float, float]], unit: Stream, start: float) -> None:
+        self._steps, self._unit, self._i, self.now = steps, unit, 0, start
+
+    def next(self, end: float) -> float | None:
+        """The next arrival time before `end`, or None."""
+        need = self._unit()
+        t, steps, i = self.now, self._steps, self._i
+        while True:
+            rate = steps[i][1]
+            edge = steps[i + 1][0] if i + 1 < len(steps) else math.inf
+            if rate > 0 and need <= rate * (edge - t):
+                t += need / rate
+                break
+            if edge == math.inf or edge >= end:
+                return None
+            need -= rate * (edge - t)
+            t, i = edge, i + 1
+        self.now, self._i = t, i
+        return t if t < end else None
+
+
+class Simulation:
+    """Runs one replication of `scenario` with the random streams spawned from `seeds`."""
+
+    def __init__(
+        self, scenario: Scenario, seeds: np.random.SeedSequence, base_dir: Path = Path()
+    ) -> None:
+        self.scenario = scenario
+        gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds.spawn(4)]
+        arrival_gen, handle_gen, patience_gen, ring_gen = gens
+        self._streams: list[tuple[QueueId, Channel, _ArrivalProcess, Stream, Stream]] = []
+        unit = exponential(1.0)
+        arrival_seeds = np.random.SeedSequence(arrival_gen.integers(2**63)).spawn(
+            len(scenario.arrivals)
+        )
+        handle_seeds = np.random.SeedSequence(handle_gen.integers(2**63)).spawn(
+            len(scenario.arrivals)
+        )
+        patience_seeds = np.random.SeedSequence(patience_gen.integers(2**63)).spawn(
+            len(scenario.arrivals)
+        )
+        for spec, a_seed, h_seed, p_seed in zip(
+            scenario.arrivals, arrival_seeds, handle_seeds, patience_seeds, strict=True
+        ):
+            process = _ArrivalProcess(
+                spec.rate_steps(scenario.begin_s), _stream(unit, a_seed), scenario.begin_s
+            )
+            self._streams.append(
+                (
+                    QueueId(spec.queue),
+                    spec.channel,
+                    process,
+                    _stream(spec.handle_time.build(base_dir), h_seed),
+                    _stream(spec.patience.build(base_dir), p_seed),
+                )
+            )
+        self._ring = Stream(scenario.ring_time.build(base_dir), ring_gen)
+        self._ring_zero = scenario.ring_time.distribution == "deterministic" and not (
+            scenario.ring_time.value_s
+        )
+        self.center = ContactCenter()
+        self.collector = KpiCollector(
+            interval_s=scenario.interval_s,
+            origin=0.0,
+            service_levels={q.id: q.service_level_s for q in scenario.queues},
+            count_from=scenario.count_from_s,
+            count_until=scenario.end_s,
+        )
+        self._heap: list[tuple[float, int, int, str, str]] = []
+        self._seq = 0
+        self._handle: dict[str, float] = {}
+        self._leaving: set[AgentId] = set()
+        self.events = 0
+        self.arrivals = 0
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def _push(self, at: float, kind: int, a: str = "", b: str = "") -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, a, b))
+
+    def _configure(self) -> None:
+        begin, center = self.scenario.begin_s, self.center
+        for spec in self.scenario.queues:
+            self._tell(center.save_queue(spec.to_domain(spec.id), begin))
+        for group in self.scenario.agents:
+            capacity = dict(group.capacity) if group.capacity is not None else None
+            for n in range(1, group.count + 1):
+                agent_id = AgentId(f"{group.name}-{n}")
+                self._tell(
+                    center.save_agent(
+                        agent_id,
+                        agent_id,
+                        {SkillId(s): p for s, p in group.skills.items()},
+                        capacity,
+                        [GroupName(g) for g in group.groups],
+                        begin,
+                    )
+                )
+                for shift in group.shifts or ():
+                    self._push(float(shift.start), _SHIFT_START, agent_id)
+                    self._push(float(shift.end), _SHIFT_END, agent_id)
+                if not group.shifts:
+                    self._push(begin, _SHIFT_START, agent_id)
+        for index, (_, _, process, _, _) in enumerate(self._streams):
+            at = process.next(self.scenario.end_s)
+            if at is not None:
+                self._push(at, _ARRIVAL, str(index))
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self, progress: Progress | None = None) -> ReplicationResult:
+        self._configure()
+        heap, center = self._heap, self.center
+        begin, end = self.scenario.begin_s, self.scenario.end_s
+        span = end - begin
+        next_report = begin
+        now = begin
+        while True:
+            deadline = center.next_deadline()
+            if heap and (deadline is None or heap[0][0] < deadline):
+                now, _, kind, a, b = heapq.heappop(heap)
+            elif deadline is not None:
+                now = deadline
+                self._tell(center.tick(now))
+                self._after_tick()
+                continue
+            else:
+                break
+            if progress is not None and now >= next_report:
+                progress(min((now - begin) / span, 1.0))
+                next_report = now + span / 200
+            if kind == _ARRIVAL:
+                self._arrive(int(a), now)
+            elif kind == _ANSWER:
+                self._answer(InteractionId(a), AgentId(b), now)
+            elif kind == _HANG_UP:
+                self._hang_up(InteractionId(a), AgentId(b), now)
+            elif kind == _ABANDON:
+                self._abandon(InteractionId(a), now)
+            elif kind == _SHIFT_START:
+                self._shift_start(AgentId(a), now)
+            else:
+                self._shift_end(AgentId(a), now)
+        if progress is not None:
+            progress(1.0)
+        report = self.collector.report(until=max(now, end))
+        whole = report.tallies[ALL_QUEUES]
+        return ReplicationResult(
+            report=report,
+            arrivals=self.arrivals,
+            counted=whole.offered + whole.open,
+            events=self.events,
+            end_s=now,
+        )
+
+    def _tell(self, events: list[Event]) -> None:
+        """Every event goes to the KPIs; an offer rings the agent's phone."""
+        self.events += len(events)
+        observe = self.collector.observe
+        for event in events:
+            observe(event)
+            if type(event) is InteractionOffered:
+                ring = 0.0 if self._ring_zero else self._ring()
+                self._push(event.at + ring, _ANSWER, event.interaction_id, event.agent_id)
+
+    def _arrive(self, index: int, now: float) -> None:
+        queue_id, channel, process, handle, patience = self._streams[index]
+        self.arrivals += 1
+        iid = InteractionId(str(self.arrivals))
+        new = NewInteraction(channel, _CALLER, _ENTRY, queue_id)
+        self._handle[iid] = handle()
+        self._tell(arrival(new, iid)(self.center, now))
+        wait = patience()
+        if wait < math.inf:
+            self._push(now + wait, _ABANDON, iid)
+        at = process.next(self.scenario.end_s)
+        if at is not None:
+            self._push(at, _ARRIVAL, str(index))
+
+    def _answer(self, iid: InteractionId, agent_id: AgentId, now: float) -> None:
+        ix = self.center.interactions.get(iid)
+        if ix is None or ix.state is not _OFFERED or ix.agent_id != agent_id:
+            return  # the caller hung up while it rang, or the offer timed out
+        self._tell(self.center.accept(iid, agent_id, now))
+        self._push(now + self._handle.pop(iid), _HANG_UP, iid, agent_id)
+
+    def _hang_up(self, iid: InteractionId, agent_id: AgentId, now: float) -> None:
+        self._tell(self.center.end(iid, "agent", now, agent_id))
+        if self._leaving:
+            self._after_tick()
+
+    def _abandon(self, iid: InteractionId, now: float) -> None:
+        ix = self.center.interactions.get(iid)
+        if ix is None or ix.state not in (_QUEUED, _OFFERED) or ix.callback_number is not None:
+            return
+        self._handle.pop(iid, None)
+        self._tell(self.center.end(iid, "customer", now))
+
+    def _shift_start(self, agent_id: AgentId, now: float) -> None:
+        self._leaving.discard(agent_id)
+        agent = self.center.agents[agent_id]
+        if agent.logged_in_at is None:
+            self._tell(self.center.login(agent_id, now))
+        self._tell(self.center.set_ready(agent_id, now))
+
+    def _shift_end(self, agent_id: AgentId, now: float) -> None:
+        agent = self.center.agents[agent_id]
+        if agent.logged_in_at is None:
+            return
+        if agent.work:  # finishes what it holds, takes nothing new
+            self._tell(self.center.set_not_ready(agent_id, "end of shift", now))
+            self._leaving.add(agent_id)
+        else:
+            self._tell(self.center.logout(agent_id, now))
+
+    def _after_tick(self) -> None:
+        """Agents at the end of their shift log out once their last work is wrapped up."""
+        for agent_id in list(self._leaving):
+            agent = self.center.agents[agent_id]
+            if not agent.work:
+                self._leaving.discard(agent_id)
+                now = agent.idle_since if agent.idle_since is not None else 0.0
+                self._tell(self.center.logout(agent_id, now))
+
+
+def _stream(dist: Distribution, seed: np.random.SeedSequence) -> Stream:
+    return Stream(dist, np.random.Generator(np.random.PCG64(seed)))
