@@ -97,7 +97,20 @@ class LiveState:
             ) from None
 
     def next_deadline(self) -> float | None:
+        """The next deadline that can still matter. Timers made void since they were set (an
+        offer accepted, a wrap-up finished, a wait ended) are dropped rather than woken for."""
+        self.timers.drop_void(self._timer_live)
         return self.timers.next_at()
+
+    def _timer_live(self, kind: TimerKind, interaction_id: InteractionId, token: int) -> bool:
+        ix = self.interactions.get(interaction_id)
+        if ix is None:
+            return False
+        if kind is TimerKind.OFFER_TIMEOUT:
+            return ix.state is S.OFFERED and ix.version == token
+        if kind is TimerKind.WRAP_UP_END:
+            return ix.state is S.ENDED and ix.version == token
+        return ix.state is S.QUEUED and ix.seq == token
 
     def _set_presence(
         self, agent: Agent, presence: Presence, reason: str | None, now: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -45,6 +46,13 @@ class Timers:
 
     def next_at(self) -> float | None:
         return self._heap[0][0] if self._heap else None
+
+    def drop_void(self, live: Callable[[TimerKind, InteractionId, int], bool]) -> None:
+        """Drop timers from the front while `live(kind, interaction, token)` says they are void,
+        so the next deadline is one that can still matter."""
+        heap = self._heap
+        while heap and not live(heap[0][2], heap[0][3], heap[0][4]):
+            heapq.heappop(heap)
 
     def __len__(self) -> int:
         return len(self._heap)

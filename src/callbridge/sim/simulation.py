@@ -215,6 +215,7 @@ class Simulation:
 
     def _tell(self, events: list[Event]) -> None:
         """Every event goes to the KPIs; an offer rings the agent's phone."""
+        self.center.closed.clear()  # the server stores these; a simulation keeps no history
         self.events += len(events)
         observe = self.collector.observe
         for event in events:
