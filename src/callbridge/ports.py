@@ -125,8 +125,11 @@ class Store(Protocol):
         agent_id: AgentId | None = None,
         after_id: int = 0,
         limit: int = 1000,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[StoredEvent]:
-        """The event log in id order, optionally for one interaction or agent."""
+        """The event log in id order, optionally for one interaction or agent, and only events
+        dated from `since` to `until` (both included)."""
         ...
 
     def get_disposition(self, code: DispositionCode) -> Disposition | None: ...

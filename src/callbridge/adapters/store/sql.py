@@ -223,14 +223,21 @@ class SqlStore:
         agent_id: AgentId | None = None,
         after_id: int = 0,
         limit: int = 1000,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[StoredEvent]:
-        """The event log in id order, optionally for one interaction or agent."""
+        """The event log in id order, optionally for one interaction or agent, and only events
+        dated from `since` to `until` (both included, to the microsecond the log keeps)."""
         log = interaction_events
         query = select(log).where(log.c.id > after_id).order_by(log.c.id).limit(max(limit, 0))
         if interaction_id is not None:
             query = query.where(log.c.interaction_id == interaction_id)
         if agent_id is not None:
             query = query.where(log.c.agent_id == agent_id)
+        if since is not None:
+            query = query.where(log.c.at >= since)
+        if until is not None:
+            query = query.where(log.c.at <= until)
         with storage_errors("read the event log"), self._engine.connect() as conn:
             rows = conn.execute(query).mappings()
             return [_stored_event(row, self._cipher) for row in rows]

@@ -146,7 +146,7 @@ interaction_events = Table(
     "interaction_events",
     metadata,
     Column("id", EventId, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False, index=True),  # reports read a window of time
     Column("kind", String, nullable=False),
     Column("interaction_id", String, index=True),
     Column("agent_id", String, index=True),

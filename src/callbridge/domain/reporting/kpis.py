@@ -323,10 +323,22 @@ class KpiCollector:
     def _accrue_agent(
         self, agent: _AgentClock, now: float, tallies: dict[tuple[int, str], Tally]
     ) -> None:
-        if agent.work:
-            self._spread(tallies, ALL_QUEUES, agent.since, now, 1.0, "busy_s")
-        if agent.work or agent.ready:
-            self._spread(tallies, ALL_QUEUES, agent.since, now, 1.0, "staffed_s")
+        working = agent.work > 0
+        if not (working or agent.ready):
+            return
+        start = agent.since
+        if self.count_from <= start and now <= self.count_until:
+            # the common case, once per agent event: the span lies inside one interval
+            bucket = math.floor((start - self.origin) / self.interval_s)
+            if now <= self.origin + (bucket + 1) * self.interval_s:
+                tally = _tally(tallies, bucket, ALL_QUEUES)
+                tally.staffed_s += now - start
+                if working:
+                    tally.busy_s += now - start
+                return
+        if working:
+            self._spread(tallies, ALL_QUEUES, start, now, 1.0, "busy_s")
+        self._spread(tallies, ALL_QUEUES, start, now, 1.0, "staffed_s")
 
     def _accrue_line(
         self, queue_id: str, line: _Line, now: float, tallies: dict[tuple[int, str], Tally]

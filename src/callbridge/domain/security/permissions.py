@@ -29,6 +29,7 @@ class Permission(StrEnum):
     INTERACTIONS_ROUTING = "interactions.routing"  # the routing explanation
     EVENTS_SUBSCRIBE = "events.subscribe"
     METRICS_READ = "metrics.read"
+    REPORTS_READ = "reports.read"  # KPI reports from the event log
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
     ROLES_MANAGE = "roles.manage"
@@ -91,6 +92,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.INTERACTIONS_ROUTING,
             Permission.EVENTS_SUBSCRIBE,
             Permission.METRICS_READ,
+            Permission.REPORTS_READ,
         }
     ),
     "admin": ALL_PERMISSIONS,
