@@ -232,6 +232,7 @@ def account_policy(settings: Settings) -> AccountPolicy:
         mfa_roles=settings.mfa_required_roles,
         session_idle_s=settings.session_idle_timeout_s,
         session_absolute_s=settings.session_absolute_timeout_s,
+        sip_realm=settings.sip_realm,
         lockout=LockoutPolicy(
             account_failures=settings.lockout_account_failures,
             address_failures=settings.lockout_address_failures,

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     )
     lockout_window_s: float = Field(default=900.0, gt=0)
     lockout_duration_s: float = Field(default=900.0, gt=0)
+    sip_realm: str = Field(
+        default="callbridge",
+        min_length=1,
+        max_length=255,
+        pattern=r'^[^"\\\x00-\x1f\x7f]+$',
+        description="Digest realm of agents' SIP phones; changing it voids every SIP password.",
+    )
     crm: str = Field(
         default="builtin",
         description="Which CRM screen pops and activity logs use: builtin or salesforce.",

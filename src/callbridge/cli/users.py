@@ -1,5 +1,6 @@
-"""`callbridge users`: make the first admins, list users, clear lockouts and lost phones, from
-the machine itself (no API token needed: access to the settings and database is the proof)."""
+"""`callbridge users`: make the first admins, list users, clear lockouts and lost phones, set
+agents' SIP passwords, from the machine itself (no API token needed: access to the settings and
+database is the proof)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from callbridge.services.security import mfa
 from callbridge.services.security.accounts import Actor
 from callbridge.settings import SettingsError, load_settings
 
-app = typer.Typer(help="User accounts: create, list, unlock, reset MFA.", no_args_is_help=True)
+app = typer.Typer(
+    help="User accounts: create, list, unlock, reset MFA, SIP passwords.", no_args_is_help=True
+)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, highlight=False)
 CLI = Actor("cli", "localhost")
@@ -79,13 +82,14 @@ def create(
 def list_users(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """Every user, with roles, limits and MFA state."""
     with _app(config, database_url) as built:
-        table = Table("username", "roles", "agent", "mfa", "disabled")
+        table = Table("username", "roles", "agent", "mfa", "sip", "disabled")
         for user in built.accounts.store.list_users():
             table.add_row(
                 user.username,
                 ", ".join(user.roles),
                 user.agent_id or "",
                 "on" if user.mfa_enabled else "off",
+                "on" if user.sip_digest is not None else "off",
                 "yes" if user.disabled else "",
             )
         out.print(table)
@@ -113,3 +117,43 @@ def reset_mfa(username: str, config: ConfigOpt = None, database_url: DatabaseOpt
             raise _fail(f"no user {username}")
         mfa.reset_mfa(built.accounts, CLI, user.id)
         out.print(f"MFA reset for {username}")
+
+
+@app.command("sip-password")
+def sip_password(
+    username: str,
+    password: Annotated[
+        str | None,
+        typer.Option(help="The password to set; default: a random one (shown once)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
+    ] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Remove the SIP password: the phone cannot register.")
+    ] = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Set the SIP password the user's agent registers a phone with, and print it once."""
+    if clear and (password is not None or password_stdin):
+        raise _fail("--clear takes no password")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    with _app(config, database_url) as built:
+        user = built.accounts.store.get_user_by_username(username)
+        if user is None:
+            raise _fail(f"no user {username}")
+        if clear:
+            built.accounts.clear_sip_password(CLI, user.id)
+            out.print(f"SIP password of {username} removed")
+            return
+        realm = built.accounts.policy.sip_realm
+        secret = built.accounts.set_sip_password(CLI, user.id, realm, password)
+        out.print(f"SIP user {username}, realm {realm}", markup=False)
+        if password is None:
+            out.print(f"password: {secret}", markup=False)
+            out.print("(shown once: only its digest is kept)")
+        else:
+            out.print("password: the one given")

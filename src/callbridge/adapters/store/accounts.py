@@ -4,6 +4,7 @@ appends its audit records to the hash-chained audit log."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,12 +22,20 @@ from callbridge.adapters.store.tables import (
     sessions,
     users,
 )
-from callbridge.domain.security.accounts import ApiToken, CustomRole, Lockout, Session, User
+from callbridge.domain.security.accounts import (
+    ApiToken,
+    CustomRole,
+    Lockout,
+    Session,
+    SipDigest,
+    User,
+)
 from callbridge.domain.security.permissions import Permission
 from callbridge.ports import AuditRecord
 from callbridge.services.security.crypto import FieldCipher
 
 MFA_COLUMN = "users.mfa_secret"
+SIP_COLUMN = "users.sip_digest"
 
 
 class SqlAccountStore:
@@ -81,6 +90,7 @@ class SqlAccountStore:
             else self._cipher.seal(user.mfa_secret, MFA_COLUMN),
             "mfa_enabled": user.mfa_enabled,
             "mfa_required": user.mfa_required,
+            "sip_digest": None if user.sip_digest is None else self._seal_digest(user.sip_digest),
             "disabled": user.disabled,
             "created_at": user.created_at,
             "password_changed_at": user.password_changed_at,
@@ -100,10 +110,22 @@ class SqlAccountStore:
             mfa_secret=None if secret is None else self._cipher.open(secret, MFA_COLUMN),
             mfa_enabled=bool(row["mfa_enabled"]),
             mfa_required=row["mfa_required"],
+            sip_digest=None if row["sip_digest"] is None else self._open_digest(row["sip_digest"]),
             disabled=bool(row["disabled"]),
             created_at=row["created_at"],
             password_changed_at=row["password_changed_at"],
         )
+
+    def _seal_digest(self, digest: SipDigest) -> str:
+        # the three values in one sealed JSON document: one column, one re-seal on rotation
+        text = json.dumps(
+            {"realm": digest.realm, "md5": digest.md5, "sha256": digest.sha256}, sort_keys=True
+        )
+        return self._cipher.seal(text, SIP_COLUMN)
+
+    def _open_digest(self, stored: str) -> SipDigest:
+        values = json.loads(self._cipher.open(stored, SIP_COLUMN))
+        return SipDigest(realm=values["realm"], md5=values["md5"], sha256=values["sha256"])
 
     # --- custom roles ------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def _text_columns(table: Table, *columns: str) -> Resealer:
 SEALED: tuple[tuple[Table, Resealer], ...] = (
     (interactions, _interaction),
     (interaction_events, _event),
-    (users, _text_columns(users, "mfa_secret")),
+    (users, _text_columns(users, "mfa_secret", "sip_digest")),
     (webhooks, _text_columns(webhooks, "secret")),
     # the built-in CRM (adapters/crm/builtin)
     (crm_accounts, _text_columns(crm_accounts, "phone")),

@@ -182,6 +182,7 @@ users = Table(
     Column("mfa_secret", String),  # TOTP secret, encrypted
     Column("mfa_enabled", Boolean, nullable=False),
     Column("mfa_required", Boolean),  # null: as the roles say
+    Column("sip_digest", String),  # SIP digest HA1 values (JSON), encrypted; null: no SIP phone
     Column("disabled", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("password_changed_at", UtcDateTime, nullable=False),

@@ -41,6 +41,7 @@ class UserOut(BaseModel):
     agent_id: str | None
     mfa_enabled: bool
     mfa_required: bool | None
+    sip_enabled: bool = Field(description="Has a SIP password: the agent's phone can register")
     disabled: bool
 
     @classmethod
@@ -55,6 +56,7 @@ class UserOut(BaseModel):
             agent_id=user.agent_id,
             mfa_enabled=user.mfa_enabled,
             mfa_required=user.mfa_required,
+            sip_enabled=user.sip_digest is not None,
             disabled=user.disabled,
         )
 
@@ -102,6 +104,21 @@ class UserPatch(Body):
     agent_id: str | None = None
     mfa_required: bool | None = None
     disabled: bool | None = None
+
+
+class SipPasswordIn(Body):
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Leave out for a random one (recommended)",
+    )
+
+
+class SipPasswordOut(BaseModel):
+    username: str = Field(description="The SIP user name (the account's username)")
+    realm: str = Field(description="The digest realm")
+    password: str = Field(description="Shown once; only its digest is kept")
 
 
 class RoleIn(Body):

@@ -1,5 +1,5 @@
 """REST routes for logging in (password, then TOTP), one's own account, users, roles, API
-tokens and lockouts."""
+tokens, lockouts, and agents' SIP passwords."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from callbridge.adapters.web.account_schemas import (
     RecoveryCodesOut,
     RoleIn,
     RoleOut,
+    SipPasswordIn,
+    SipPasswordOut,
     TokenCreate,
     TokenCreated,
     TokenOut,
@@ -236,6 +238,54 @@ async def reset_mfa(
     """For a lost phone: TOTP and recovery codes are cleared; the user enrols again."""
     mfa.reset_mfa(accounts, _actor(caller), user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- SIP phones ------------------------------------------------------------------------------
+
+
+@router.post("/users/{user_id}/sip-password")
+async def set_sip_password(
+    user_id: str,
+    caller: Annotated[Caller, Depends(requires(Permission.USERS_MANAGE))],
+    accounts: AccountsDep,
+    body: SipPasswordIn | None = None,
+) -> SipPasswordOut:
+    """Set (or replace) the SIP password the user's agent registers a phone with: the one sent,
+    or a random one. The password is in this answer only; only its digest is kept."""
+    return _sip_password(accounts, caller, user_id, body)
+
+
+@router.delete("/users/{user_id}/sip-password", status_code=status.HTTP_204_NO_CONTENT)
+async def clear_sip_password(
+    user_id: str,
+    caller: Annotated[Caller, Depends(requires(Permission.USERS_MANAGE))],
+    accounts: AccountsDep,
+) -> Response:
+    """Take the SIP password away: the user's phones can no longer register."""
+    accounts.clear_sip_password(_actor(caller), user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/me/sip-password")
+async def set_my_sip_password(
+    caller: Annotated[Caller, Depends(requires(Permission.SELF))],
+    accounts: AccountsDep,
+    body: SipPasswordIn | None = None,
+) -> SipPasswordOut:
+    """Set (or replace) one's own SIP password, for one's own agent's phone."""
+    return _sip_password(accounts, caller, caller.principal.user_id, body)
+
+
+def _sip_password(
+    accounts: Accounts, caller: Caller, user_id: str, body: SipPasswordIn | None
+) -> SipPasswordOut:
+    realm = accounts.policy.sip_realm
+    password = accounts.set_sip_password(
+        _actor(caller), user_id, realm, None if body is None else body.password
+    )
+    return SipPasswordOut(
+        username=accounts.get_user(user_id).username, realm=realm, password=password
+    )
 
 
 # --- roles -----------------------------------------------------------------------------------

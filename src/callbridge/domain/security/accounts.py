@@ -1,12 +1,14 @@
-"""Accounts as the security services see them: users, sessions, API tokens, lockouts, and the
-rules on passwords and on when failed logins lock an account or an address. Pure: no hashing,
-no storage, no clock."""
+"""Accounts as the security services see them: users, sessions, API tokens, lockouts, SIP
+digest credentials, and the rules on passwords and on when failed logins lock an account or an
+address. Pure: no password hashing (argon2 is the service's), no storage, no clock."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from callbridge.domain.errors import CallbridgeError, InvalidInput
+from callbridge.domain.ids import AgentId
 from callbridge.domain.security.permissions import Permission
 
 # A short list of the passwords people pick most; a full breached-password list would be better
@@ -28,6 +30,9 @@ COMMON_PASSWORDS = frozenset(
     }
 )
 MAX_PASSWORD_LENGTH = 128
+# A phone's digest answer crosses the network and can be brute-forced offline (with MD5, fast):
+# a SIP password is never shorter than this, whatever the login policy says.
+SIP_PASSWORD_MIN_LENGTH = 12
 
 
 class Unauthorized(CallbridgeError):
@@ -49,6 +54,46 @@ class MfaRequired(CallbridgeError):
 
 
 @dataclass(frozen=True, slots=True)
+class SipDigest:
+    """HA1 = H(username:realm:password) (RFC 7616 section 3.4.2) in lowercase hex, for MD5 and
+    SHA-256: all a registrar needs to check a phone's digest answer. It opens the account's SIP
+    registration in that realm as the password would, so it is stored sealed."""
+
+    realm: str
+    md5: str
+    sha256: str
+
+    @classmethod
+    def of(cls, username: str, realm: str, password: str) -> SipDigest:
+        text = f"{username}:{realm}:{password}".encode()
+        return cls(
+            realm=realm,
+            # MD5 because RFC 2617 digest and most phones still use it; not our choice of hash
+            md5=hashlib.md5(text, usedforsecurity=False).hexdigest(),
+            sha256=hashlib.sha256(text).hexdigest(),
+        )
+
+    def ha1(self, realm: str, algorithm: str) -> str | None:
+        """The HA1 for `algorithm` ("MD5" or "SHA-256"); None for another realm or algorithm."""
+        if realm != self.realm:
+            return None
+        return {"MD5": self.md5, "SHA-256": self.sha256}.get(algorithm.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class SipCredentials:
+    """What the registrar looks up for a SIP username: whose phone it is and its digest."""
+
+    user_id: str
+    username: str
+    agent_id: AgentId
+    digest: SipDigest
+
+    def ha1(self, realm: str, algorithm: str) -> str | None:
+        return self.digest.ha1(realm, algorithm)
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: str
     username: str
@@ -61,6 +106,7 @@ class User:
     mfa_secret: str | None = None  # plain here; the store seals it
     mfa_enabled: bool = False
     mfa_required: bool | None = None  # None: as the roles say
+    sip_digest: SipDigest | None = None  # plain here; the store seals it
     disabled: bool = False
     created_at: float = 0.0
     password_changed_at: float = 0.0

@@ -4,7 +4,8 @@ makes it.
 
 Secrets the client holds (session cookies, API tokens, recovery codes) are stored only as
 SHA-256 hashes: they are long random strings, so a fast hash is enough. Passwords, which people
-choose, are hashed with argon2id.
+choose, are hashed with argon2id. A SIP phone's password is kept as the digest HA1 values the
+registrar checks phones with (sealed by the store: they open the phone's registration).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +22,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from callbridge.domain.clock import Clock
 from callbridge.domain.errors import AlreadyExists, InvalidInput, InvalidState, NotFound
+from callbridge.domain.ids import AgentId
 from callbridge.domain.security.accounts import (
+    SIP_PASSWORD_MIN_LENGTH,
     ApiToken,
     CustomRole,
     LockedOut,
@@ -28,6 +32,8 @@ from callbridge.domain.security.accounts import (
     LockoutPolicy,
     MfaRequired,
     Session,
+    SipCredentials,
+    SipDigest,
     Unauthorized,
     User,
     check_password,
@@ -45,6 +51,8 @@ TOKEN_PREFIX = "cb_"  # noqa: S105  # a prefix, not a secret
 BOOTSTRAP_TOKEN_ID = "bootstrap"  # noqa: S105  # an id, not a secret
 ISSUER = "Callbridge"
 TOUCH_EVERY_S = 60.0  # write a session's last_seen at most this often
+SIP_PASSWORD_ALPHABET = string.ascii_letters + string.digits  # easy to type into a phone
+SIP_PASSWORD_CHARS = 20  # about 119 random bits
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class AccountPolicy:
     session_idle_s: float = 1800.0
     session_absolute_s: float = 12 * 3600.0
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    sip_realm: str = "callbridge"
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ def user_json(user: User) -> JsonValue:
         "agent_id": user.agent_id,
         "mfa_enabled": user.mfa_enabled,
         "mfa_required": user.mfa_required,
+        "sip_enabled": user.sip_digest is not None,
         "disabled": user.disabled,
     }
 
@@ -205,6 +215,65 @@ class Accounts:
         action = "user.password_change" if current is not None else "user.password_reset"
         self.store.save_user(changed, [actor.record(now, action, "user", user_id, None, None)])
         self.store.delete_sessions(user_id=user_id)
+
+    # --- SIP phones --------------------------------------------------------------------------
+
+    def set_sip_password(
+        self, actor: Actor, user_id: str, realm: str, password: str | None = None
+    ) -> str:
+        """Give the user's agent a SIP phone: keep the digest of `password` for `realm` and
+        return the password, to be shown once. Without `password`, a random one is made. The
+        user must work as an agent; a chosen password meets the password policy (at least 12
+        characters) and is not the login password, which a phone's weaker digest must not
+        expose."""
+        user = self.get_user(user_id)
+        if user.agent_id is None:
+            raise InvalidInput(
+                f"agent_id: user {user.username} works as no agent; link one first",
+                field="agent_id",
+            )
+        if not realm:
+            raise InvalidInput("realm: must not be empty", field="realm")
+        generated = password is None
+        if password is None:
+            password = "".join(
+                secrets.choice(SIP_PASSWORD_ALPHABET) for _ in range(SIP_PASSWORD_CHARS)
+            )
+        else:
+            minimum = max(self.policy.password_min_length, SIP_PASSWORD_MIN_LENGTH)
+            check_password(password, user.username, minimum)
+            if self._password_ok(user, password):
+                raise InvalidInput("password: must not be the login password", field="password")
+        changed = replace(user, sip_digest=SipDigest.of(user.username, realm, password))
+        after: JsonValue = {"sip_enabled": True, "realm": realm, "generated": generated}
+        record = actor.record(
+            self.clock.now(), "user.sip_password", "user", user_id, _sip_json(user), after
+        )
+        self.store.save_user(changed, [record])
+        return password
+
+    def clear_sip_password(self, actor: Actor, user_id: str) -> None:
+        """Take the SIP password away: the user's phones can no longer register."""
+        user = self.get_user(user_id)
+        if user.sip_digest is None:
+            return
+        record = actor.record(
+            self.clock.now(),
+            "user.sip_password_clear",
+            "user",
+            user_id,
+            _sip_json(user),
+            {"sip_enabled": False},
+        )
+        self.store.save_user(replace(user, sip_digest=None), [record])
+
+    def sip_credentials(self, username: str) -> SipCredentials | None:
+        """What the registrar checks a phone against: the enabled account with this username,
+        the agent it works as and its digest; None unless all three are there."""
+        user = self.store.get_user_by_username(username)
+        if user is None or user.disabled or user.agent_id is None or user.sip_digest is None:
+            return None
+        return SipCredentials(user.id, user.username, AgentId(user.agent_id), user.sip_digest)
 
     def get_user(self, user_id: str) -> User:
         user = self.store.get_user(user_id)
@@ -520,6 +589,12 @@ class Accounts:
 
 
 _NOBODY = User(id="", username="", display_name="", password_hash="", roles=())
+
+
+def _sip_json(user: User) -> JsonValue:
+    if user.sip_digest is None:
+        return {"sip_enabled": False}
+    return {"sip_enabled": True, "realm": user.sip_digest.realm}
 
 
 def _role_json(role: CustomRole | None) -> JsonValue:
