@@ -24,6 +24,7 @@ from callbridge.adapters.store.personal import InteractionRecords
 from callbridge.adapters.store.screen_pops import ScreenPopStore
 from callbridge.adapters.store.sql import SqlStore
 from callbridge.adapters.store.webhooks import WebhookStore
+from callbridge.adapters.telephony.voice import Voice
 from callbridge.adapters.web.api import create_api
 from callbridge.adapters.web.integration import CrmCollector
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
@@ -65,6 +66,7 @@ class App:
     accounts: Accounts
     admin_password: str | None = None  # the first admin's password, made on this run
     crm: Crm | None = None  # the CRM screen pops and activities use
+    voice: Voice | None = None  # SIP and RTP, when sip_enabled
 
     def close(self) -> None:
         _close_crm(self.crm)
@@ -109,6 +111,10 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         integration = crm_integration(settings, store, runtime, crm)
         if isinstance(crm, SalesforceConnector):  # screen pops read its local phone index
             integration.tasks.append(crm.keep_index)
+        voice = None
+        if settings.sip_enabled:
+            voice = Voice(settings, runtime, bus, accounts.sip_credentials, new_id)
+            integration.tasks.append(voice.run)
     except Exception:
         _close_crm(crm)
         store.close()
@@ -133,7 +139,8 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     if crm is not None and integration.activity_log is not None:
         api.state.registry.register(CrmCollector(crm, integration.activity_log))
     generated = token is not None and configured is None
-    return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm)
+    api.state.voice = voice
+    return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm, voice)
 
 
 @dataclass

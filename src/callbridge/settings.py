@@ -164,6 +164,36 @@ class Settings(BaseSettings):
         ge=0,
         description="Slow down when fewer daily API requests than this remain.",
     )
+    sip_enabled: bool = Field(
+        default=False, description="Take calls: the SIP endpoint, the registrar and RTP media."
+    )
+    sip_host: str = Field(default="127.0.0.1", min_length=1, description="SIP and RTP address.")
+    sip_port: int = Field(default=5060, ge=0, le=65535, description="0 picks a free port.")
+    sip_transports: tuple[str, ...] = Field(
+        default=("udp", "tcp"), description="SIP transports to listen on: udp, tcp."
+    )
+    sip_digest_algorithms: tuple[str, ...] = Field(
+        default=("MD5",),
+        description="Digest algorithms phones are challenged with, preferred first: MD5, "
+        "SHA-256. Many phones fail on a challenge they do not know, so MD5 alone by default.",
+    )
+    rtp_port_min: int = Field(default=20000, ge=1024, le=65534)
+    rtp_port_max: int = Field(default=29999, ge=1025, le=65535)
+    sip_max_calls: int | None = Field(
+        default=400, ge=1, description="Concurrent calls admitted; above it new calls get 503."
+    )
+    sip_max_call_rate: float | None = Field(
+        default=200.0, gt=0, description="New calls admitted per second; above it 503."
+    )
+    voice_entry_points: dict[str, str] = Field(
+        default_factory=dict,
+        description="Called SIP user or number -> the queue its calls enter.",
+    )
+    voice_cache_dir: Path | None = Field(
+        default=None,
+        description="Where generated audio (music on hold, speech) is kept; default: a "
+        "directory next to a SQLite database, else the system's temporary directory.",
+    )
     default_country: str = Field(
         default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."
     )
@@ -191,6 +221,22 @@ class Settings(BaseSettings):
         if name not in ("jwt", "client_credentials"):
             raise ValueError("must be jwt or client_credentials")
         return name
+
+    @field_validator("sip_transports")
+    @classmethod
+    def _known_transports(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(v.strip().lower() for v in value)
+        if not names or any(n not in ("udp", "tcp") for n in names):
+            raise ValueError("must be one or both of udp and tcp")
+        return names
+
+    @field_validator("sip_digest_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(v.strip().upper() for v in value)
+        if not names or any(n not in ("MD5", "SHA-256") for n in names):
+            raise ValueError("must be one or both of MD5 and SHA-256")
+        return names
 
     @field_validator("default_country")
     @classmethod

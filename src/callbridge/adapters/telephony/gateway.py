@@ -1,0 +1,386 @@
+"""The voice gateway: Callbridge as a back-to-back user agent between callers and agents' phones.
+
+Every voice call has two legs, each a SIP dialog with its own RTP session in our media engine:
+the caller's (from a trunk or any SIP client) and the agent's (the phone registered for the
+agent). The ACD never sees SIP: the gateway turns what happens on the wire into the same use
+cases the REST API runs, and turns the ACD's events into SIP.
+
+- An INVITE to an entry point (settings `voice_entry_points`: the called user or number ->
+  queue) is answered at once, so the caller hears music on hold, and becomes a voice
+  interaction in that queue.
+- When the ACD offers the interaction, the agent's phone rings with the caller as From and
+  the interaction id in `X-Callbridge-Interaction`. Answering it accepts the offer and
+  bridges the two RTP sessions (relayed, not decoded, when the codecs match). A phone that
+  fails (busy, declined, unreachable, not registered) rejects the offer: the call goes back
+  to its place in line and the agent to Not Ready. An offer that times out in the ACD
+  cancels the ringing.
+- Either side hanging up ends the interaction and the other leg. An interaction ended
+  through the API (or by the system) hangs up both legs.
+- Hold (from the API) plays music to the caller, and the agent hears silence; resume bridges
+  again. A transfer hangs up the agent's leg and the caller waits with music for the next
+  offer.
+
+The gateway reacts to the events of the log (the bus), the same ones the event log stores,
+so what the ACD and the log say is always what the calls do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+
+from callbridge.adapters.telephony.media.audio import Clip
+from callbridge.adapters.telephony.media.engine import MediaEngine
+from callbridge.adapters.telephony.media.hold import hold_music
+from callbridge.adapters.telephony.media.session import RtpSession
+from callbridge.adapters.telephony.sip import (
+    CallCancelled,
+    CallEnded,
+    CallFailed,
+    Dialog,
+    IncomingCall,
+    OutgoingCall,
+    SipEndpoint,
+    sdp,
+)
+from callbridge.adapters.telephony.sip.sdp import SessionDescription
+from callbridge.adapters.telephony.sip.transport import Target
+from callbridge.adapters.telephony.sip.uri import parse_uri
+from callbridge.domain.channels import Channel
+from callbridge.domain.errors import CallbridgeError
+from callbridge.domain.ids import AgentId, InteractionId, QueueId
+from callbridge.domain.interactions import InteractionState
+from callbridge.domain.telephony.registrations import Registrations, ringable_contacts
+from callbridge.ports import EventBus, StoredEvent
+from callbridge.services import interactions as svc
+from callbridge.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from callbridge.domain.telephony.registrations import Binding
+
+log = structlog.get_logger(__name__)
+
+INTERACTION_HEADER = "X-Callbridge-Interaction"
+
+
+@dataclass(eq=False)
+class VoiceCall:
+    """One caller's call and, while an agent has it, the agent's leg."""
+
+    interaction_id: InteractionId
+    caller: Dialog
+    caller_media: RtpSession
+    caller_address: str
+    agent_id: AgentId | None = None
+    ringing: OutgoingCall | None = None
+    agent: Dialog | None = None
+    agent_media: RtpSession | None = None
+    held: bool = False
+    closed: bool = False
+    tasks: list[anyio.CancelScope] = field(default_factory=list)
+
+
+def aim(session: RtpSession, description: SessionDescription) -> bool:
+    """Point `session` at the party `description` describes; False when it has no audio."""
+    media = description.audio
+    if media is None:
+        return False
+    codec = next((c for c in media.offered_codecs() if c.name.upper() in ("PCMU", "PCMA")), None)
+    if codec is None:
+        return False
+    event = next((c for c in media.codecs if c.name.lower() == "telephone-event"), None)
+    session.set_remote(
+        description.connection_address(media),
+        media.port,
+        payload_type=codec.payload_type,
+        telephone_event_pt=event.payload_type if event else None,
+    )
+    return True
+
+
+def _caller_number(call: IncomingCall) -> str:
+    caller = call.caller
+    return caller.uri.user or str(caller.uri)
+
+
+class VoiceGateway:
+    def __init__(
+        self,
+        rt: Runtime,
+        bus: EventBus,
+        endpoint: SipEndpoint,
+        media: MediaEngine,
+        registrations: Registrations,
+        entry_points: dict[str, str],
+        cache_dir: Path,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.rt, self.bus, self.endpoint, self.media = rt, bus, endpoint, media
+        self.registrations = registrations
+        self.entry_points = entry_points
+        self.cache_dir = cache_dir
+        self.new_id = new_id
+        self.calls: dict[InteractionId, VoiceCall] = {}
+        self._music: Clip | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        endpoint.on_invite = self.on_invite
+
+    @property
+    def music(self) -> Clip:
+        if self._music is None:
+            self._music = hold_music(self.cache_dir)
+        return self._music
+
+    async def run(self) -> None:
+        """Follow the ACD's events until cancelled."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            try:
+                async for event in self.bus.subscribe():
+                    self._on_event(event)
+            finally:
+                for call in list(self.calls.values()):
+                    with anyio.CancelScope(shield=True):
+                        await self._hang_up(call, "shutdown")
+                tg.cancel_scope.cancel()
+
+    # --- callers ---------------------------------------------------------------------------
+
+    async def on_invite(self, call: IncomingCall) -> None:
+        callee = call.callee.uri.user or ""
+        queue = self.entry_points.get(callee)
+        if queue is None:
+            await call.reject(404, "No such entry point")
+            return
+        if call.offer is None:
+            await call.reject(488)
+            return
+        session = await self.media.open_session()
+        try:
+            answer = sdp.answer(call.offer, self.media.host, session.local_port)
+            if not aim(session, call.offer):
+                raise sdp.NoCommonCodec("no G.711 audio")
+        except sdp.SdpError:
+            session.close()
+            await call.reject(488)
+            return
+        try:
+            dialog = await call.answer(answer)
+        except (CallCancelled, CallEnded):
+            session.close()
+            return
+        number = _caller_number(call)
+        try:
+            stored = svc.do_create_interaction(
+                self.rt,
+                svc.NewInteraction(
+                    channel=Channel.VOICE,
+                    from_address=number,
+                    to_address=callee,
+                    queue_id=QueueId(queue),
+                    attached={"sip_call_id": call.call_id[:200]},
+                ),
+            )
+        except CallbridgeError as exc:
+            log.error("voice.create_failed", error=exc.message, queue=queue)
+            await dialog.bye()
+            session.close()
+            return
+        iid = InteractionId(str(stored[0].interaction_id))
+        voice = VoiceCall(iid, dialog, session, number)
+        self.calls[iid] = voice
+        ix = self.rt.center.interactions.get(iid)
+        if ix is not None and ix.state is InteractionState.QUEUED:
+            session.play(self.music, loop=True)
+        log.info("voice.call_in", interaction_id=iid, caller=number, queue=queue)
+        # the offer may have come already (an agent was free): its event ran before we knew
+        # the call; ring now
+        if ix is not None and ix.state is InteractionState.OFFERED and ix.agent_id is not None:
+            self._spawn(self._ring(voice, ix.agent_id))
+        reason = await dialog.wait_ended()
+        if reason == "remote-bye" and not voice.closed:
+            self._end(voice, "customer")
+
+    # --- the ACD's events ------------------------------------------------------------------
+
+    def _on_event(self, event: StoredEvent) -> None:
+        iid = event.interaction_id
+        call = self.calls.get(iid) if iid is not None else None
+        if call is None or call.closed:
+            return
+        kind = event.kind
+        if kind == "interaction_offered" and event.agent_id is not None:
+            self._spawn(self._ring(call, event.agent_id))
+        elif kind == "offer_missed":
+            self._spawn(self._stop_ringing(call))
+        elif kind == "interaction_held":
+            self._hold(call)
+        elif kind == "interaction_resumed":
+            self._bridge(call)
+        elif kind == "interaction_transferred":
+            self._spawn(self._drop_agent(call, play_music=True))
+        elif kind == "interaction_ended":
+            self._spawn(self._hang_up(call, "ended"))
+
+    def _spawn(self, coroutine: object) -> None:
+        assert self._tg is not None, "the gateway is not running"
+        self._tg.start_soon(_quietly, coroutine)
+
+    # --- agents ----------------------------------------------------------------------------
+
+    def _contact(self, agent_id: AgentId) -> Binding | None:
+        agent = self.rt.center.agents.get(agent_id)
+        if agent is None:
+            return None
+        contacts = ringable_contacts(self.registrations, agent, self.endpoint.clock())
+        return contacts[0] if contacts else None
+
+    async def _ring(self, call: VoiceCall, agent_id: AgentId) -> None:
+        if call.agent_id == agent_id and (call.ringing or call.agent):
+            return  # already ringing this agent
+        binding = self._contact(agent_id)
+        if binding is None:
+            log.info(
+                "voice.agent_unreachable", agent_id=agent_id, interaction_id=call.interaction_id
+            )
+            self._reject(call, agent_id)
+            return
+        session = await self.media.open_session()
+        call.agent_id, call.agent_media = agent_id, session
+        offer = sdp.offer(self.media.host, session.local_port)
+        uri = parse_uri(binding.uri)
+        try:
+            outgoing = await self.endpoint.invite(
+                uri,
+                offer,
+                from_=f'"{call.caller_address}" <sip:{call.caller_address}@{self.endpoint.host}>',
+                headers=[(INTERACTION_HEADER, call.interaction_id)],
+                next_hop=_source_target(binding.source),
+            )
+            call.ringing = outgoing
+            dialog = await outgoing.wait_answer()
+        except (CallFailed, CallCancelled, CallEnded, OSError) as exc:
+            log.info("voice.agent_no_answer", agent_id=agent_id, error=str(exc))
+            call.ringing = None
+            await self._release_agent_media(call)
+            if not call.closed:
+                self._reject(call, agent_id)
+            return
+        call.ringing, call.agent = None, dialog
+        answer = dialog.remote_sdp
+        if call.closed or answer is None or not aim(session, answer):
+            await dialog.bye()
+            await self._release_agent_media(call)
+            if not call.closed:
+                self._reject(call, agent_id)
+            return
+        try:
+            svc.do_accept(self.rt, call.interaction_id, agent_id)
+        except CallbridgeError as exc:  # the offer timed out as the phone was answered
+            log.info("voice.accept_too_late", error=exc.message)
+            await dialog.bye()
+            await self._release_agent_media(call)
+            call.agent = None
+            return
+        self._bridge(call)
+        log.info("voice.bridged", interaction_id=call.interaction_id, agent_id=agent_id)
+        reason = await dialog.wait_ended()
+        if reason == "remote-bye" and call.agent is dialog and not call.closed:
+            self._end(call, "agent", agent_id)
+
+    def _reject(self, call: VoiceCall, agent_id: AgentId) -> None:
+        ix = self.rt.center.interactions.get(call.interaction_id)
+        if ix is not None and ix.state is InteractionState.OFFERED and ix.agent_id == agent_id:
+            with contextlib.suppress(CallbridgeError):
+                svc.do_reject(self.rt, call.interaction_id, agent_id)
+        if call.agent_id == agent_id:
+            call.agent_id = None
+
+    async def _stop_ringing(self, call: VoiceCall) -> None:
+        ringing = call.ringing
+        if ringing is not None:
+            call.ringing = None
+            with contextlib.suppress(Exception):
+                await ringing.cancel()
+            await self._release_agent_media(call)
+            call.agent_id = None
+
+    async def _release_agent_media(self, call: VoiceCall) -> None:
+        media = call.agent_media
+        call.agent_media = None
+        if media is not None:
+            call.caller_media.disconnect()
+            media.close()
+
+    async def _drop_agent(self, call: VoiceCall, *, play_music: bool) -> None:
+        dialog, call.agent = call.agent, None
+        await self._stop_ringing(call)
+        if dialog is not None:
+            with contextlib.suppress(Exception):
+                await dialog.bye()
+        await self._release_agent_media(call)
+        call.agent_id = None
+        if play_music and not call.closed:
+            call.caller_media.play(self.music, loop=True)
+
+    # --- media -----------------------------------------------------------------------------
+
+    def _bridge(self, call: VoiceCall) -> None:
+        if call.agent_media is None:
+            return
+        call.held = False
+        call.caller_media.stop_playing()
+        call.caller_media.connect(call.agent_media)
+
+    def _hold(self, call: VoiceCall) -> None:
+        call.held = True
+        call.caller_media.disconnect()
+        call.caller_media.play(self.music, loop=True)
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def _end(self, call: VoiceCall, by: str, agent_id: AgentId | None = None) -> None:
+        """A leg hung up: end the interaction (its event hangs up the other leg)."""
+        ix = self.rt.center.interactions.get(call.interaction_id)
+        if ix is not None and ix.state is not InteractionState.ENDED:
+            try:
+                svc.do_end(self.rt, call.interaction_id, by, agent_id)
+            except CallbridgeError as exc:
+                log.info("voice.end_refused", error=exc.message)
+                svc.do_end(self.rt, call.interaction_id, "customer")
+        else:
+            self._spawn(self._hang_up(call, "gone"))
+
+    async def _hang_up(self, call: VoiceCall, why: str) -> None:
+        if call.closed:
+            return
+        call.closed = True
+        self.calls.pop(call.interaction_id, None)
+        await self._drop_agent(call, play_music=False)
+        if call.caller.end_reason is None:
+            with contextlib.suppress(Exception):
+                await call.caller.bye()
+        call.caller_media.close()
+        log.info("voice.call_over", interaction_id=call.interaction_id, why=why)
+
+
+def _source_target(source: str | None) -> Target | None:
+    if not source:
+        return None
+    transport, host, port = source.split(":", 2)
+    if transport not in ("udp", "tcp"):
+        return None
+    return Target(transport, host, int(port))  # type: ignore[arg-type]
+
+
+async def _quietly(coroutine: object) -> None:
+    try:
+        await coroutine  # type: ignore[misc]
+    except Exception:
+        log.exception("voice.task_failed")

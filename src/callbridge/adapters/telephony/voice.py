@@ -1,0 +1,91 @@
+"""Voice as one background task of the server: the SIP endpoint, the registrar, the media engine
+and the gateway between them and the ACD, started and stopped together."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import structlog
+
+from callbridge.adapters.telephony.gateway import VoiceGateway
+from callbridge.adapters.telephony.media.engine import MediaEngine
+from callbridge.adapters.telephony.registrar import CredentialLookup, Registrar
+from callbridge.adapters.telephony.sip import AdmissionLimits, SipEndpoint
+from callbridge.domain.telephony.registrations import Registrations
+from callbridge.ports import EventBus
+from callbridge.services.runtime import Runtime
+from callbridge.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+EXPIRE_EVERY_S = 30.0
+
+
+def cache_dir(settings: Settings) -> Path:
+    if settings.voice_cache_dir is not None:
+        return settings.voice_cache_dir
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        return Path(url.removeprefix("sqlite:///")).resolve().parent / "callbridge-audio"
+    return Path(tempfile.gettempdir()) / "callbridge-audio"
+
+
+class Voice:
+    def __init__(
+        self,
+        settings: Settings,
+        rt: Runtime,
+        bus: EventBus,
+        credentials: CredentialLookup,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.settings = settings
+        self.endpoint = SipEndpoint(
+            settings.sip_host,
+            settings.sip_port,
+            transports=tuple(settings.sip_transports),  # type: ignore[arg-type]  # validated
+            limits=AdmissionLimits(
+                max_calls=settings.sip_max_calls, max_call_rate=settings.sip_max_call_rate
+            ),
+        )
+        self.media = MediaEngine(settings.sip_host, (settings.rtp_port_min, settings.rtp_port_max))
+        self.registrations = Registrations()
+        self.registrar = Registrar(
+            self.registrations,
+            credentials,
+            settings.sip_realm,
+            secrets.token_bytes(32),
+            self.endpoint.clock,
+            tuple(settings.sip_digest_algorithms),  # type: ignore[arg-type]  # validated
+        )
+        self.endpoint.on_register = self.registrar.on_register
+        directory = cache_dir(settings)
+        self.gateway = VoiceGateway(
+            rt, bus, self.endpoint, self.media, self.registrations,
+            dict(settings.voice_entry_points), directory, new_id,
+        )  # fmt: skip
+        self.started = anyio.Event()
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    async def run(self) -> None:
+        self.gateway.cache_dir.mkdir(parents=True, exist_ok=True)
+        async with self.media, self.endpoint:
+            log.info(
+                "voice.listening",
+                host=self.settings.sip_host,
+                port=self.endpoint.port,
+                entry_points=sorted(self.settings.voice_entry_points),
+            )
+            self.started.set()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.gateway.run)
+                while True:
+                    await anyio.sleep(EXPIRE_EVERY_S)
+                    self.registrations.expire(self.endpoint.clock())
