@@ -9,6 +9,7 @@ import asyncio
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ from callbridge.adapters.telephony.media.rtp import is_rtcp, parse_rtp
 from callbridge.adapters.telephony.media.wav import read_wav, write_wav
 from callbridge.domain.ids import AgentId
 from callbridge.services import agents as agent_svc
+from callbridge.services import interactions as svc
 
 pytestmark = pytest.mark.skipif(
     shutil.which("baresip") is None and os.environ.get("CI") != "true",
@@ -145,3 +147,98 @@ def test_the_caller_hears_the_agent(inbound_call: CallRecord) -> None:
     sent = inbound_call.phone_sent[offset : offset + len(heard)]
     assert len(sent) == len(heard) == 8000
     assert code_distance(ULAW_DECODE, heard, sent) <= 1
+
+
+def _quiet_caller_sdp(port: int) -> str:
+    return build_sdp("127.0.0.1", port, 0, 101)
+
+
+def test_a_phone_that_is_not_registered_sends_the_call_back_to_its_place(
+    tmp_path: Path,
+) -> None:
+    async def call() -> tuple[str, str | None, str, list[str]]:
+        async with voice_center(tmp_path) as center:
+            voice, rt = center.voice, center.app.runtime
+            agent_svc.do_login(rt, AgentId(AGENT))
+            agent_svc.do_set_ready(rt, AgentId(AGENT))
+            caller = await RawPeer.open()
+            try:
+                sdp = _quiet_caller_sdp(caller.port)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp, user=QUEUE):
+                    await until(lambda: len(voice.gateway.calls) == 1, what="the interaction")
+                    (iid,) = voice.gateway.calls
+                    agent = rt.center.agents[AgentId(AGENT)]
+                    await until(lambda: agent.reason == "missed", what="the missed offer")
+                    state = rt.center.interactions[iid].state.value
+                await until(lambda: iid not in rt.center.interactions, what="the end")
+            finally:
+                caller.close()
+            stored = rt.store.get_interaction(iid)
+            assert stored is not None and stored.end_reason is not None
+            kinds = [e.kind for e in rt.store.events(interaction_id=iid)]
+            return state, agent.reason, stored.end_reason.value, kinds
+
+    state, reason, end, kinds = asyncio.run(call())
+    assert state == "queued" and reason == "missed"
+    assert end == "abandoned"  # the caller gave up, still in line
+    assert "offer_missed" in kinds and "interaction_connected" not in kinds
+
+
+def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
+    tmp_path: Path,
+) -> None:
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(6.0, seed=6))  # baresip hangs up after 6 s
+
+    async def call() -> dict[str, object]:
+        seen: dict[str, object] = {}
+        async with (
+            voice_center(tmp_path) as center,
+            agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
+        ):
+            voice, rt = center.voice, center.app.runtime
+            await until(
+                lambda: voice.registrations.contacts(USERNAME, voice.endpoint.clock()),
+                what="the phone's registration",
+            )
+            agent_svc.do_login(rt, AgentId(AGENT))
+            agent_svc.do_set_ready(rt, AgentId(AGENT))
+            caller = await RawPeer.open()
+            try:
+                sdp = _quiet_caller_sdp(caller.port)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp, user=QUEUE):
+                    await until(lambda: len(voice.gateway.calls) == 1, what="the interaction")
+                    (iid,) = voice.gateway.calls
+                    leg = voice.gateway.calls[iid]
+                    await until(
+                        lambda: rt.center.interactions[iid].state.value == "connected",
+                        what="the agent's answer",
+                    )
+                    seen["bridged"] = leg.caller_media.peer is leg.agent_media
+                    seen["music_while_talking"] = leg.caller_media.playback is not None
+                    svc.do_hold(rt, iid, AgentId(AGENT))
+                    await until(lambda: leg.caller_media.playback is not None, what="music")
+                    seen["bridged_on_hold"] = leg.caller_media.peer is not None
+                    svc.do_resume(rt, iid, AgentId(AGENT))
+                    await until(lambda: leg.caller_media.playback is None, what="resume")
+                    seen["bridged_again"] = leg.caller_media.peer is leg.agent_media
+                    # baresip reaches the end of its file and hangs up
+                    await until(lambda: iid not in voice.gateway.calls, 15, "the agent's BYE")
+                    seen["caller_leg"] = leg.caller.end_reason
+            finally:
+                caller.close()
+            ended = [
+                e for e in rt.store.events(interaction_id=iid) if e.kind == "interaction_ended"
+            ]
+            seen["ended_by"] = ended[0].payload["by"] if ended else None
+        return seen
+
+    seen = asyncio.run(call())
+    assert seen == {
+        "bridged": True,
+        "music_while_talking": False,
+        "bridged_on_hold": False,
+        "bridged_again": True,
+        "caller_leg": "local-bye",
+        "ended_by": "agent",
+    }

@@ -1,0 +1,1 @@
+"""Telephony adapters: SIP signalling (and, later, RTP media) for voice interactions."""
