@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from media_support import MediaOffer, build_sdp, free_udp_port, sip_caller
 from tests_support import free_port
 
 from callbridge.app import build
@@ -37,8 +39,11 @@ def test_seed_only_creates_the_demo_center(tmp_path: Path) -> None:
     assert "created" in done.stderr
     app = build(Settings(database_url=f"sqlite:///{db}"), run_timer_loop=False)
     try:
-        assert sorted(app.runtime.center.queues) == ["billing", "sales", "support"]
-        assert len(app.runtime.center.agents) == 12
+        # the three simulated queues, and the one real calls to sip:demo enter
+        assert sorted(app.runtime.center.queues) == ["billing", "demo-calls", "sales", "support"]
+        assert len(app.runtime.center.agents) == 13  # twelve simulated, and "you"
+        you = app.accounts.store.get_user_by_username("you")
+        assert you is not None and you.agent_id == "you" and you.sip_digest is not None
         assert len(app.runtime.center.dispositions) == 5
     finally:
         app.close()
@@ -51,8 +56,14 @@ def test_seed_only_creates_the_demo_center(tmp_path: Path) -> None:
     assert "reused" in again.stderr
 
 
+async def _call_demo(sip_port: int) -> MediaOffer:
+    sdp = build_sdp("127.0.0.1", free_udp_port(), 0, 101)
+    async with sip_caller(("127.0.0.1", sip_port), sdp, user="demo") as placed:
+        return placed.answer
+
+
 def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
-    port = free_port()
+    port, sip_port = free_port(), free_udp_port()
     proc = run_demo(
         "--db",
         str(tmp_path / "demo.db"),
@@ -62,16 +73,20 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         "15",
         "--arrivals-per-minute",
         "240",
+        "--sip-port",
+        str(sip_port),
     )
     assert proc.stdout is not None
     token = None
     output = []
     deadline = time.monotonic() + 30
-    while token is None and time.monotonic() < deadline:
+    phone_line = False
+    while not (token and phone_line) and time.monotonic() < deadline:
         line = proc.stdout.readline()
         output.append(line)
         if match := re.search(r"admin token\s+(\S+)", line):
             token = match.group(1)
+        phone_line = phone_line or "Real calls: register a softphone as you@" in line
     assert token, "".join(output)
     headers = {"Authorization": f"Bearer {token}"}
     base = f"http://127.0.0.1:{port}"
@@ -91,6 +106,9 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         created_seen = created_seen or any(e["kind"] == "interaction_created" for e in events)
         time.sleep(0.3)
     assert busy_seen and created_seen
+    # the demo answers the phone: a call to sip:demo is taken (and waits with music)
+    answered = asyncio.run(_call_demo(sip_port))
+    assert answered.port > 0
     assert httpx.get(f"{base}/queues", timeout=2).status_code == 401
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, "".join(output) + rest

@@ -242,3 +242,15 @@ def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
         "caller_leg": "local-bye",
         "ended_by": "agent",
     }
+
+
+def test_a_taken_sip_port_leaves_the_center_running_without_voice(tmp_path: Path) -> None:
+    async def run() -> bool:
+        # a second center on the first one's SIP port: its voice gives up, nothing crashes
+        async with (
+            voice_center(tmp_path / "first") as first,
+            voice_center(tmp_path / "second", sip_port=first.sip_port) as second,
+        ):
+            return second.voice.started.is_set()
+
+    assert asyncio.run(run()) is False

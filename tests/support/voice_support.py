@@ -42,15 +42,18 @@ class Center:
 
 
 @contextlib.asynccontextmanager
-async def voice_center(work: Path, offer_timeout_s: float = 15.0) -> AsyncIterator[Center]:
+async def voice_center(
+    work: Path, offer_timeout_s: float = 15.0, sip_port: int | None = None
+) -> AsyncIterator[Center]:
     """The app with SIP on a free port, queue `support` (entry point `support`), agent a1 with
     user alice and her SIP password; the voice task and the timer loop running."""
+    work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test set-up
     settings = Settings(
         database_url=f"sqlite:///{work / 'voice.db'}",
         admin_token=SecretStr("t" * 32),
         keys=SecretStr(Keyring.generate().to_json()),
         sip_enabled=True,
-        sip_port=free_udp_port(),
+        sip_port=sip_port or free_udp_port(),
         rtp_port_min=37000,
         rtp_port_max=37999,
         voice_entry_points={QUEUE: QUEUE},
@@ -78,7 +81,10 @@ async def voice_center(work: Path, offer_timeout_s: float = 15.0) -> AsyncIterat
         async with asyncio.TaskGroup() as tg:
             voice_task = tg.create_task(app.voice.run())
             timers = tg.create_task(_timers(app))
-            await asyncio.wait_for(app.voice.started.wait(), 10)
+            if sip_port is None:
+                await asyncio.wait_for(app.voice.started.wait(), 10)
+            else:  # a port that may be taken: give voice a moment to try
+                await asyncio.sleep(0.5)
             try:
                 yield Center(app, app.voice)
             finally:

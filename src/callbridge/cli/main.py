@@ -24,7 +24,15 @@ from callbridge.cli import privacy as privacy_cli
 from callbridge.cli import simulate as simulate_cli
 from callbridge.cli import staff as staff_cli
 from callbridge.cli import users as users_cli
-from callbridge.cli.seed import seed_demo
+from callbridge.cli.seed import (
+    PHONE_AGENT,
+    PHONE_ENTRY,
+    PHONE_QUEUE,
+    PHONE_USER,
+    ready_phone_agent,
+    seed_demo,
+    seed_phone,
+)
 from callbridge.domain.errors import CallbridgeError
 from callbridge.logging import configure_logging
 from callbridge.settings import SettingsError, load_settings
@@ -139,6 +147,9 @@ def demo(
     arrivals_per_minute: Annotated[
         float, typer.Option(min=0.1, max=6000, help="Simulated customers arriving per minute.")
     ] = 10.0,
+    sip_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="SIP port for real calls (0: no SIP).")
+    ] = 5060,
 ) -> None:
     """A live demo center: 3 queues, 12 simulated agents, a steady flow of customers."""
     try:
@@ -149,6 +160,10 @@ def demo(
             database_url=f"sqlite:///{db.resolve()}",
             # a fresh admin API token for every demo run, so it can always be printed
             admin_token=os.environ.get("CALLBRIDGE_ADMIN_TOKEN") or secrets.token_urlsafe(24),
+            sip_enabled=sip_port != 0,
+            sip_host=host,
+            sip_port=sip_port or 5060,
+            voice_entry_points={PHONE_ENTRY: PHONE_QUEUE},
         )
     except SettingsError as exc:
         raise _fail(str(exc)) from None
@@ -159,6 +174,7 @@ def demo(
         console.print(f"demo database {'created' if created else 'reused'}: {db.resolve()}")
         if built.admin_password:
             console.print(f"admin user: admin, password {built.admin_password} (shown once)")
+        sip_password = seed_phone(built.runtime, built.accounts, settings.sip_realm)
         if seed_only:
             return
         scheme = "https" if settings.tls_cert_file else "http"
@@ -173,8 +189,18 @@ def demo(
             f"  metrics      {base}/metrics\n"
             f"  admin token  {token}\n"
             f"Try:  curl -H 'Authorization: Bearer {token}' {base}/queues\n"
-            "Press Ctrl-C to stop."
         )
+        if settings.sip_enabled:
+            ready_phone_agent(built.runtime)
+            console.print(
+                f"Real calls: register a softphone as {PHONE_USER}@{host}:{sip_port} "
+                f"(password {sip_password}) and call sip:{PHONE_ENTRY}@{host}:{sip_port} from "
+                f"another one.\n  Agent '{PHONE_AGENT}' is Ready; after a missed call, make it "
+                f"Ready again:\n  curl -X PUT -H 'Authorization: Bearer {token}' -H "
+                f"'content-type: application/json' -d '{{\"state\": \"ready\"}}' "
+                f"{base}/agents/{PHONE_AGENT}/state"
+            )
+        console.print("Press Ctrl-C to stop.")
         rng = random.Random(seed)  # noqa: S311 - simulated traffic, not secrets
         sim = LiveSimulation(
             built.runtime,
@@ -182,6 +208,7 @@ def demo(
             rng,
             Traffic(arrivals_per_minute=arrivals_per_minute),
             customers=not no_traffic,
+            humans=frozenset({PHONE_AGENT}),
         )
         anyio.run(lambda: _serve(built, sim, duration=duration))
         console.print(

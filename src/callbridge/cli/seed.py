@@ -5,6 +5,7 @@ the ones the simulated traffic comes from (sim/customers.py)."""
 from __future__ import annotations
 
 import random
+import secrets
 
 from callbridge.adapters.crm.builtin import BuiltinCrm
 from callbridge.domain.channels import Channel
@@ -20,11 +21,13 @@ from callbridge.domain.queues import (
     Strategy,
     WrapUpPolicy,
 )
-from callbridge.services.agents import do_save_agent
+from callbridge.services.agents import do_login, do_save_agent, do_set_ready
 from callbridge.services.queues import do_save_disposition, do_save_queue
 from callbridge.services.runtime import Runtime
+from callbridge.services.security.accounts import Accounts, Actor
 from callbridge.sim.customers import DEMO_CUSTOMERS, customer_email, customer_phone
 
+SEED = Actor("demo", "localhost")
 DISPOSITIONS = {
     "resolved": "Resolved",
     "sale": "Sale made",
@@ -112,6 +115,47 @@ def seed_demo(rt: Runtime, crm: BuiltinCrm | None = None) -> bool:
             [GroupName(g) for g in groups],
         )
     return True
+
+
+# --- a phone of your own -----------------------------------------------------------------------
+
+PHONE_QUEUE = QueueId("demo-calls")
+PHONE_AGENT = AgentId("you")
+PHONE_USER = "you"
+PHONE_ENTRY = "demo"  # sip:demo@127.0.0.1:5060
+
+
+def seed_phone(rt: Runtime, accounts: Accounts, realm: str) -> str:
+    """The demo's real-phone corner: queue demo-calls (the entry point sip:demo), which only
+    agent `you` serves, and user `you` with a new SIP password each run, returned to print.
+    Simulated traffic never reaches it; the simulated agents leave agent `you` alone."""
+    if PHONE_QUEUE not in rt.center.queues:
+        do_save_queue(
+            rt,
+            Queue(
+                PHONE_QUEUE,
+                "Calls to sip:demo",
+                _req(softphone=1),
+                offer_timeout_s=30.0,
+                wrap_up=WrapUpPolicy(duration_s=0.0),
+            ),
+        )
+    if PHONE_AGENT not in rt.center.agents:
+        do_save_agent(rt, PHONE_AGENT, "You, on your softphone", {SkillId("softphone"): 5})
+    user = accounts.store.get_user_by_username(PHONE_USER)
+    if user is None:
+        user = accounts.create_user(
+            SEED, PHONE_USER, secrets.token_urlsafe(24), ["agent"], agent_id=PHONE_AGENT
+        )
+    return accounts.set_sip_password(SEED, user.id, realm)
+
+
+def ready_phone_agent(rt: Runtime) -> None:
+    """Agent `you` logged in and Ready, so the first call to sip:demo rings the softphone."""
+    agent = rt.center.agents[PHONE_AGENT]
+    if agent.logged_in_at is None:
+        do_login(rt, PHONE_AGENT)
+    do_set_ready(rt, PHONE_AGENT)
 
 
 # --- the built-in CRM's demo customers --------------------------------------------------------

@@ -56,15 +56,19 @@ class LiveSimulation:
         traffic: Traffic | None = None,
         *,
         customers: bool = True,
+        humans: frozenset[AgentId] = frozenset(),
     ) -> None:
         self.rt, self.bus, self.rng = rt, bus, rng
         self.traffic = traffic or Traffic()
         self.customers = customers
+        self.humans = humans  # agents a person works (with a real phone): left alone
         self.created = 0
 
     async def run(self) -> None:
         """Log every agent in, make them Ready, then work offers and send customers."""
         for agent_id in list(self.rt.center.agents):
+            if agent_id in self.humans:
+                continue
             if self.rt.center.agents[agent_id].logged_in_at is None:
                 self._try(partial(agent_svc.do_login, self.rt, agent_id))
             self._try(partial(agent_svc.do_set_ready, self.rt, agent_id))
@@ -89,6 +93,8 @@ class LiveSimulation:
 
     async def _work_offers(self, tg: TaskGroup) -> None:
         async for event in self.bus.subscribe():
+            if event.agent_id in self.humans:
+                continue
             if event.kind == "interaction_offered" and event.agent_id and event.interaction_id:
                 iid, agent = InteractionId(event.interaction_id), AgentId(event.agent_id)
                 ring = self.rng.uniform(*self.traffic.ring_s)
@@ -128,7 +134,14 @@ class LiveSimulation:
 
     async def _send_customers(self, tg: TaskGroup) -> None:
         rate = self.traffic.arrivals_per_minute / 60.0
-        queues = sorted(self.rt.center.queues)
+        # customers go to the queues simulated agents serve
+        human_skills = {s for a in self.humans if a in self.rt.center.agents
+                        for s in self.rt.center.agents[a].skills}  # fmt: skip
+        queues = sorted(
+            q.id
+            for q in self.rt.center.queues.values()
+            if not any(r.skill in human_skills for r in q.requirements)
+        )
         channels = [c for c, _ in self.traffic.channels]
         weights = [w for _, w in self.traffic.channels]
         while queues:

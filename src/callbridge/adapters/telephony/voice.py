@@ -75,8 +75,27 @@ class Voice:
         return self.endpoint.port
 
     async def run(self) -> None:
+        """Take calls until cancelled. If the SIP port cannot be had, say so and carry on
+        without voice: the rest of the center keeps working."""
         self.gateway.cache_dir.mkdir(parents=True, exist_ok=True)
-        async with self.media, self.endpoint:
+        try:
+            await self.endpoint.start()
+        except OSError as exc:
+            log.error(
+                "voice.cannot_listen",
+                host=self.settings.sip_host,
+                port=self.settings.sip_port,
+                error=str(exc),
+            )
+            return
+        try:
+            await self._serve()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.endpoint.stop()
+
+    async def _serve(self) -> None:
+        async with self.media:
             log.info(
                 "voice.listening",
                 host=self.settings.sip_host,
