@@ -189,6 +189,14 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Called SIP user or number -> the queue its calls enter.",
     )
+    voice_record_calls: bool = Field(
+        default=True, description="Record every call an agent takes (both voices, a WAV each)."
+    )
+    voice_recordings_dir: Path | None = Field(
+        default=None,
+        description="Where call recordings go; default: callbridge-recordings next to the "
+        "audio cache.",
+    )
     voice_cache_dir: Path | None = Field(
         default=None,
         description="Where generated audio (music on hold, speech) is kept; default: a "

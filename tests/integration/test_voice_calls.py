@@ -47,6 +47,7 @@ class CallRecord:
     phone_sent: np.ndarray
     phone_heard: np.ndarray
     before_answer: int  # packets the caller received before the agent answered (music)
+    recording: np.ndarray  # the call's recording: left the caller, right what they heard
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,7 @@ def inbound_call(tmp_path_factory: pytest.TempPathFactory) -> CallRecord:
             stored = rt.store.get_interaction(iid)
             assert stored is not None
             kinds = [e.kind for e in rt.store.events(interaction_id=iid)]
+            _, recording = read_wav(voice.gateway.recorded[iid].path)
         packets = [parse_rtp(d) for d, _ in caller.received if not is_rtcp(d)]
         heard = ULAW_DECODE[
             np.frombuffer(b"".join(p.payload for p in packets if p.payload_type == 0), np.uint8)
@@ -108,6 +110,7 @@ def inbound_call(tmp_path_factory: pytest.TempPathFactory) -> CallRecord:
             phone_sent[:, 0],
             phone_heard[:, 0],
             before,
+            recording,
         )
 
     return asyncio.run(call())
@@ -139,6 +142,18 @@ def test_the_agent_hears_the_caller(inbound_call: CallRecord) -> None:
     sent = inbound_call.caller_sent
     offset = align(heard, sent[:8000])
     assert code_distance(ULAW_DECODE, heard[offset : offset + 8000], sent[:8000]) <= 1
+
+
+def test_the_recording_holds_both_voices_one_channel_each(inbound_call: CallRecord) -> None:
+    left, right = inbound_call.recording[:, 0], inbound_call.recording[:, 1]
+    caller = inbound_call.caller_sent[:8000]
+    offset = align(left, caller)
+    assert code_distance(ULAW_DECODE, left[offset : offset + 8000], caller) <= 1
+    agent = right[np.flatnonzero(right)[0] :][:8000]
+    offset = align(inbound_call.phone_sent, agent)
+    sent = inbound_call.phone_sent[offset : offset + len(agent)]
+    assert len(sent) == len(agent) == 8000
+    assert code_distance(ULAW_DECODE, agent, sent) <= 1
 
 
 def test_the_caller_hears_the_agent(inbound_call: CallRecord) -> None:
@@ -222,6 +237,9 @@ def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
                     svc.do_resume(rt, iid, AgentId(AGENT))
                     await until(lambda: leg.caller_media.playback is None, what="resume")
                     seen["bridged_again"] = leg.caller_media.peer is leg.agent_media
+                    voice.gateway.pause_recording(iid)  # a card number is read
+                    await asyncio.sleep(0.5)
+                    voice.gateway.resume_recording(iid)
                     # baresip reaches the end of its file and hangs up
                     await until(lambda: iid not in voice.gateway.calls, 15, "the agent's BYE")
                     seen["caller_leg"] = leg.caller.end_reason
@@ -231,6 +249,8 @@ def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
                 e for e in rt.store.events(interaction_id=iid) if e.kind == "interaction_ended"
             ]
             seen["ended_by"] = ended[0].payload["by"] if ended else None
+            paused = voice.gateway.recorded[iid].paused_s
+            seen["paused_about_half_a_second"] = 0.4 <= paused <= 0.8
         return seen
 
     seen = asyncio.run(call())
@@ -241,6 +261,7 @@ def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
         "bridged_again": True,
         "caller_leg": "local-bye",
         "ended_by": "agent",
+        "paused_about_half_a_second": True,
     }
 
 

@@ -19,6 +19,9 @@ cases the REST API runs, and turns the ACD's events into SIP.
 - Hold (from the API) plays music to the caller, and the agent hears silence; resume bridges
   again. A transfer hangs up the agent's leg and the caller waits with music for the next
   offer.
+- With a recordings directory, a call is recorded from the moment an agent has it to the end,
+  both voices (one channel each) in `<interaction id>.wav`; pausing writes silence, so the
+  times still line up (`POST /interactions/{id}/recording/pause` and `/resume`).
 
 The gateway reacts to the events of the log (the bus), the same ones the event log stores,
 so what the ACD and the log say is always what the calls do.
@@ -38,6 +41,7 @@ import structlog
 from callbridge.adapters.telephony.media.audio import Clip
 from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.media.hold import hold_music
+from callbridge.adapters.telephony.media.recorder import RecordingInfo
 from callbridge.adapters.telephony.media.session import RtpSession
 from callbridge.adapters.telephony.sip import (
     CallCancelled,
@@ -53,7 +57,7 @@ from callbridge.adapters.telephony.sip.sdp import SessionDescription
 from callbridge.adapters.telephony.sip.transport import Target
 from callbridge.adapters.telephony.sip.uri import parse_uri
 from callbridge.domain.channels import Channel
-from callbridge.domain.errors import CallbridgeError
+from callbridge.domain.errors import CallbridgeError, InvalidState
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import InteractionState
 from callbridge.domain.telephony.registrations import Registrations, ringable_contacts
@@ -67,6 +71,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 INTERACTION_HEADER = "X-Callbridge-Interaction"
+KEEP_RECORDED = 1000
 
 
 @dataclass(eq=False)
@@ -83,7 +88,13 @@ class VoiceCall:
     agent_media: RtpSession | None = None
     held: bool = False
     closed: bool = False
+    recording: Path | None = None  # where the call is recorded, once an agent has it
     tasks: list[anyio.CancelScope] = field(default_factory=list)
+
+
+def recording_path(directory: Path, interaction_id: str) -> Path:
+    """Where a call's recording is: one WAV per interaction, named after it."""
+    return directory / f"{interaction_id}.wav"
 
 
 def aim(session: RtpSession, description: SessionDescription) -> bool:
@@ -120,13 +131,17 @@ class VoiceGateway:
         entry_points: dict[str, str],
         cache_dir: Path,
         new_id: Callable[[], str],
+        recordings_dir: Path | None = None,
     ) -> None:
         self.rt, self.bus, self.endpoint, self.media = rt, bus, endpoint, media
         self.registrations = registrations
         self.entry_points = entry_points
         self.cache_dir = cache_dir
         self.new_id = new_id
+        self.recordings_dir = recordings_dir
         self.calls: dict[InteractionId, VoiceCall] = {}
+        # finished recordings of this process's calls, newest last (bounded)
+        self.recorded: dict[InteractionId, RecordingInfo] = {}
         self._music: Clip | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         endpoint.on_invite = self.on_invite
@@ -337,6 +352,36 @@ class VoiceGateway:
         call.held = False
         call.caller_media.stop_playing()
         call.caller_media.connect(call.agent_media)
+        if self.recordings_dir is not None and call.recording is None:
+            # the caller's leg: left what the caller said, right what they heard
+            call.recording = recording_path(self.recordings_dir, call.interaction_id)
+            call.caller_media.record(call.recording)
+
+    # --- recording -------------------------------------------------------------------------
+
+    def pause_recording(self, interaction_id: InteractionId) -> Path:
+        """Silence in the recording from now (a card number is being read), until resumed."""
+        call = self._recorded(interaction_id)
+        call.caller_media.pause_recording()
+        log.info("voice.recording_paused", interaction_id=interaction_id)
+        assert call.recording is not None
+        return call.recording
+
+    def resume_recording(self, interaction_id: InteractionId) -> Path:
+        call = self._recorded(interaction_id)
+        call.caller_media.resume_recording()
+        log.info("voice.recording_resumed", interaction_id=interaction_id)
+        assert call.recording is not None
+        return call.recording
+
+    def _recorded(self, interaction_id: InteractionId) -> VoiceCall:
+        call = self.calls.get(interaction_id)
+        if call is None or call.closed or call.recording is None:
+            raise InvalidState(
+                f"interaction {interaction_id} is not a call being recorded",
+                interaction_id=interaction_id,
+            )
+        return call
 
     def _hold(self, call: VoiceCall) -> None:
         call.held = True
@@ -358,16 +403,37 @@ class VoiceGateway:
             self._spawn(self._hang_up(call, "gone"))
 
     async def _hang_up(self, call: VoiceCall, why: str) -> None:
+        """Both legs down: media first (the recording is complete at once), then the BYEs,
+        which may wait on a slow peer without holding anything up."""
         if call.closed:
             return
         call.closed = True
+        ringing, agent, call.ringing, call.agent = call.ringing, call.agent, None, None
+        if call.agent_media is not None:
+            call.caller_media.disconnect()
+            call.agent_media.close()
+            call.agent_media = None
+        recorded = call.caller_media.close()
         self.calls.pop(call.interaction_id, None)
-        await self._drop_agent(call, play_music=False)
-        if call.caller.end_reason is None:
-            with contextlib.suppress(Exception):
+        if recorded is not None:
+            self.recorded[call.interaction_id] = recorded
+            if len(self.recorded) > KEEP_RECORDED:
+                del self.recorded[next(iter(self.recorded))]
+        log.info(
+            "voice.call_over",
+            interaction_id=call.interaction_id,
+            why=why,
+            recorded_s=None if recorded is None else round(recorded.duration_s, 2),
+        )
+        with contextlib.suppress(Exception):
+            if ringing is not None:
+                await ringing.cancel()
+        with contextlib.suppress(Exception):
+            if agent is not None and agent.end_reason is None:
+                await agent.bye()
+        with contextlib.suppress(Exception):
+            if call.caller.end_reason is None:
                 await call.caller.bye()
-        call.caller_media.close()
-        log.info("voice.call_over", interaction_id=call.interaction_id, why=why)
 
 
 def _source_target(source: str | None) -> Target | None:

@@ -34,6 +34,12 @@ def cache_dir(settings: Settings) -> Path:
     return Path(tempfile.gettempdir()) / "callbridge-audio"
 
 
+def recordings_dir(settings: Settings) -> Path:
+    if settings.voice_recordings_dir is not None:
+        return settings.voice_recordings_dir
+    return cache_dir(settings).parent / "callbridge-recordings"
+
+
 class Voice:
     def __init__(
         self,
@@ -67,6 +73,7 @@ class Voice:
         self.gateway = VoiceGateway(
             rt, bus, self.endpoint, self.media, self.registrations,
             dict(settings.voice_entry_points), directory, new_id,
+            recordings_dir(settings) if settings.voice_record_calls else None,
         )  # fmt: skip
         self.started = anyio.Event()
 
@@ -78,6 +85,8 @@ class Voice:
         """Take calls until cancelled. If the SIP port cannot be had, say so and carry on
         without voice: the rest of the center keeps working."""
         self.gateway.cache_dir.mkdir(parents=True, exist_ok=True)
+        if self.gateway.recordings_dir is not None:
+            self.gateway.recordings_dir.mkdir(parents=True, exist_ok=True)
         try:
             await self.endpoint.start()
         except OSError as exc:

@@ -24,6 +24,7 @@ from callbridge.adapters.web import (
     lists,
     privacy,
     queues,
+    recordings,
     reports,
     stream,
     webhooks,
@@ -88,6 +89,6 @@ def create_api(
     app.state.registry = registry
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
-    for module in (*routers, privacy, audit, webhooks, crm, reports):
+    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings):
         app.include_router(module.router)
     return app

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     EVENTS_SUBSCRIBE = "events.subscribe"
     METRICS_READ = "metrics.read"
     REPORTS_READ = "reports.read"  # KPI reports from the event log
+    RECORDINGS_LISTEN = "recordings.listen"  # download call recordings
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
     ROLES_MANAGE = "roles.manage"
@@ -93,6 +94,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.EVENTS_SUBSCRIBE,
             Permission.METRICS_READ,
             Permission.REPORTS_READ,
+            Permission.RECORDINGS_LISTEN,
         }
     ),
     "admin": ALL_PERMISSIONS,
