@@ -25,10 +25,11 @@ from media_support import (
 )
 from voice_support import AGENT, QUEUE, USERNAME, agent_phone, until, voice_center
 
+from callbridge.adapters.telephony.gateway import VoiceCall
 from callbridge.adapters.telephony.media.g711 import ULAW_DECODE, Codec
 from callbridge.adapters.telephony.media.rtp import is_rtcp, parse_rtp
 from callbridge.adapters.telephony.media.wav import read_wav, write_wav
-from callbridge.domain.ids import AgentId
+from callbridge.domain.ids import AgentId, QueueId
 from callbridge.services import agents as agent_svc
 from callbridge.services import interactions as svc
 
@@ -199,6 +200,10 @@ def test_a_phone_that_is_not_registered_sends_the_call_back_to_its_place(
     assert "offer_missed" in kinds and "interaction_connected" not in kinds
 
 
+def _bridged(vc: VoiceCall) -> bool:
+    return vc.leg is not None and vc.caller_media.peer is vc.leg.media
+
+
 def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
     tmp_path: Path,
 ) -> None:
@@ -224,25 +229,27 @@ def test_hold_plays_music_resume_bridges_and_the_agents_hang_up_ends_both_legs(
                 async with sip_caller(("127.0.0.1", center.sip_port), sdp, user=QUEUE):
                     await until(lambda: len(voice.gateway.calls) == 1, what="the interaction")
                     (iid,) = voice.gateway.calls
-                    leg = voice.gateway.calls[iid]
+                    vc = voice.gateway.calls[iid]
                     await until(
                         lambda: rt.center.interactions[iid].state.value == "connected",
                         what="the agent's answer",
                     )
-                    seen["bridged"] = leg.caller_media.peer is leg.agent_media
-                    seen["music_while_talking"] = leg.caller_media.playback is not None
+                    seen["bridged"] = _bridged(vc)
+                    seen["music_while_talking"] = vc.caller_media.playback is not None
                     svc.do_hold(rt, iid, AgentId(AGENT))
-                    await until(lambda: leg.caller_media.playback is not None, what="music")
-                    seen["bridged_on_hold"] = leg.caller_media.peer is not None
+                    await until(lambda: vc.caller_media.playback is not None, what="music")
+                    seen["bridged_on_hold"] = vc.caller_media.peer is not None
                     svc.do_resume(rt, iid, AgentId(AGENT))
-                    await until(lambda: leg.caller_media.playback is None, what="resume")
-                    seen["bridged_again"] = leg.caller_media.peer is leg.agent_media
+                    await until(lambda: vc.caller_media.playback is None, what="resume")
+                    seen["bridged_again"] = (
+                        vc.leg is not None and vc.caller_media.peer is vc.leg.media
+                    )
                     voice.gateway.pause_recording(iid)  # a card number is read
                     await asyncio.sleep(0.5)
                     voice.gateway.resume_recording(iid)
                     # baresip reaches the end of its file and hangs up
                     await until(lambda: iid not in voice.gateway.calls, 15, "the agent's BYE")
-                    seen["caller_leg"] = leg.caller.end_reason
+                    seen["caller_leg"] = vc.caller.end_reason
             finally:
                 caller.close()
             ended = [
@@ -275,3 +282,52 @@ def test_a_taken_sip_port_leaves_the_center_running_without_voice(tmp_path: Path
             return second.voice.started.is_set()
 
     assert asyncio.run(run()) is False
+
+
+def test_a_transfer_to_a_queue_hangs_up_the_agents_phone_and_rings_the_next_agent(
+    tmp_path: Path,
+) -> None:
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(20.0, seed=4))
+
+    async def call() -> tuple[list[str], bool, int]:
+        async with (
+            voice_center(tmp_path) as center,
+            agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
+        ):
+            voice, rt = center.voice, center.app.runtime
+            await until(
+                lambda: voice.registrations.contacts(USERNAME, voice.endpoint.clock()),
+                what="the phone's registration",
+            )
+            agent_svc.do_login(rt, AgentId(AGENT))
+            agent_svc.do_set_ready(rt, AgentId(AGENT))
+            caller = await RawPeer.open()
+            try:
+                sdp = _quiet_caller_sdp(caller.port)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp, user=QUEUE):
+                    await until(lambda: len(voice.gateway.calls) == 1, what="the interaction")
+                    (iid,) = voice.gateway.calls
+                    vc = voice.gateway.calls[iid]
+                    await until(lambda: _bridged(vc), what="the first answer")
+                    first = vc.leg
+                    assert first is not None and first.dialog is not None
+                    # back to the queue: the same agent is free and Ready, so it rings again
+                    svc.do_transfer(rt, iid, AgentId(AGENT), to_queue=QueueId(QUEUE))
+                    await until(lambda: first.dialog.end_reason is not None, what="the BYE")
+                    await until(
+                        lambda: _bridged(vc) and vc.leg is not first, what="the second answer"
+                    )
+                    rebridged = _bridged(vc)
+            finally:
+                caller.close()
+            kinds = [e.kind for e in rt.store.events(interaction_id=iid)]
+            dialogs = len({d for d in voice.endpoint.dialogs})
+        return kinds, rebridged, dialogs
+
+    kinds, rebridged, _ = asyncio.run(call())
+    assert rebridged
+    assert kinds.count("interaction_connected") == 2, kinds
+    assert kinds.index("interaction_transferred") < len(kinds) - kinds[::-1].index(
+        "interaction_offered"
+    )

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,21 +75,27 @@ KEEP_RECORDED = 1000
 
 
 @dataclass(eq=False)
+class AgentLeg:
+    """One try at an agent's phone: ringing, then (once answered) a dialog."""
+
+    agent_id: AgentId
+    media: RtpSession
+    ringing: OutgoingCall | None = None
+    dialog: Dialog | None = None
+
+
+@dataclass(eq=False)
 class VoiceCall:
-    """One caller's call and, while an agent has it, the agent's leg."""
+    """One caller's call and, while an agent's phone rings or has it, the agent's leg."""
 
     interaction_id: InteractionId
     caller: Dialog
     caller_media: RtpSession
     caller_address: str
-    agent_id: AgentId | None = None
-    ringing: OutgoingCall | None = None
-    agent: Dialog | None = None
-    agent_media: RtpSession | None = None
+    leg: AgentLeg | None = None
     held: bool = False
     closed: bool = False
     recording: Path | None = None  # where the call is recorded, once an agent has it
-    tasks: list[anyio.CancelScope] = field(default_factory=list)
 
 
 def recording_path(directory: Path, interaction_id: str) -> Path:
@@ -257,8 +263,8 @@ class VoiceGateway:
         return contacts[0] if contacts else None
 
     async def _ring(self, call: VoiceCall, agent_id: AgentId) -> None:
-        if call.agent_id == agent_id and (call.ringing or call.agent):
-            return  # already ringing this agent
+        if call.leg is not None and call.leg.agent_id == agent_id:
+            return  # already ringing (or talking to) this agent
         binding = self._contact(agent_id)
         if binding is None:
             log.info(
@@ -266,47 +272,45 @@ class VoiceGateway:
             )
             self._reject(call, agent_id)
             return
-        session = await self.media.open_session()
-        call.agent_id, call.agent_media = agent_id, session
-        offer = sdp.offer(self.media.host, session.local_port)
-        uri = parse_uri(binding.uri)
+        leg = AgentLeg(agent_id, await self.media.open_session())
+        self._replace_leg(call, leg)
+        offer = sdp.offer(self.media.host, leg.media.local_port)
         try:
-            outgoing = await self.endpoint.invite(
-                uri,
+            leg.ringing = await self.endpoint.invite(
+                parse_uri(binding.uri),
                 offer,
                 from_=f'"{call.caller_address}" <sip:{call.caller_address}@{self.endpoint.host}>',
                 headers=[(INTERACTION_HEADER, call.interaction_id)],
                 next_hop=_source_target(binding.source),
             )
-            call.ringing = outgoing
-            dialog = await outgoing.wait_answer()
+            dialog = await leg.ringing.wait_answer()
         except (CallFailed, CallCancelled, CallEnded, OSError) as exc:
             log.info("voice.agent_no_answer", agent_id=agent_id, error=str(exc))
-            call.ringing = None
-            await self._release_agent_media(call)
-            if not call.closed:
+            leg.ringing = None
+            if call.leg is leg:  # not cancelled or replaced meanwhile
+                self._replace_leg(call, None)
                 self._reject(call, agent_id)
             return
-        call.ringing, call.agent = None, dialog
+        leg.ringing, leg.dialog = None, dialog
         answer = dialog.remote_sdp
-        if call.closed or answer is None or not aim(session, answer):
-            await dialog.bye()
-            await self._release_agent_media(call)
-            if not call.closed:
+        if call.leg is not leg or answer is None or not aim(leg.media, answer):
+            await self._close_leg(leg)
+            if call.leg is leg:
+                self._replace_leg(call, None)
                 self._reject(call, agent_id)
             return
         try:
             svc.do_accept(self.rt, call.interaction_id, agent_id)
         except CallbridgeError as exc:  # the offer timed out as the phone was answered
             log.info("voice.accept_too_late", error=exc.message)
-            await dialog.bye()
-            await self._release_agent_media(call)
-            call.agent = None
+            if call.leg is leg:
+                self._replace_leg(call, None)
+            await self._close_leg(leg)
             return
         self._bridge(call)
         log.info("voice.bridged", interaction_id=call.interaction_id, agent_id=agent_id)
         reason = await dialog.wait_ended()
-        if reason == "remote-bye" and call.agent is dialog and not call.closed:
+        if reason == "remote-bye" and call.leg is leg and not call.closed:
             self._end(call, "agent", agent_id)
 
     def _reject(self, call: VoiceCall, agent_id: AgentId) -> None:
@@ -314,44 +318,50 @@ class VoiceGateway:
         if ix is not None and ix.state is InteractionState.OFFERED and ix.agent_id == agent_id:
             with contextlib.suppress(CallbridgeError):
                 svc.do_reject(self.rt, call.interaction_id, agent_id)
-        if call.agent_id == agent_id:
-            call.agent_id = None
+
+    def _replace_leg(self, call: VoiceCall, leg: AgentLeg | None) -> AgentLeg | None:
+        """Make `leg` the call's agent leg (None: no agent); returns the one it replaces, whose
+        media is cut off from the caller at once (its SIP ending is the caller's to await)."""
+        old, call.leg = call.leg, leg
+        if old is not None:
+            call.caller_media.disconnect()
+            old.media.close()
+        return old
+
+    async def _close_leg(self, leg: AgentLeg) -> None:
+        """Hang up a leg that is no longer the call's: cancel its ringing or BYE its dialog."""
+        if not leg.media.closed:
+            leg.media.close()
+        with contextlib.suppress(Exception):
+            if leg.ringing is not None:
+                await leg.ringing.cancel()
+        with contextlib.suppress(Exception):
+            if leg.dialog is not None and leg.dialog.end_reason is None:
+                await leg.dialog.bye()
 
     async def _stop_ringing(self, call: VoiceCall) -> None:
-        ringing = call.ringing
-        if ringing is not None:
-            call.ringing = None
-            with contextlib.suppress(Exception):
-                await ringing.cancel()
-            await self._release_agent_media(call)
-            call.agent_id = None
-
-    async def _release_agent_media(self, call: VoiceCall) -> None:
-        media = call.agent_media
-        call.agent_media = None
-        if media is not None:
-            call.caller_media.disconnect()
-            media.close()
+        """A missed offer: stop the phone that still rings."""
+        leg = call.leg
+        if leg is not None and leg.dialog is None:
+            self._replace_leg(call, None)
+            await self._close_leg(leg)
 
     async def _drop_agent(self, call: VoiceCall, *, play_music: bool) -> None:
-        dialog, call.agent = call.agent, None
-        await self._stop_ringing(call)
-        if dialog is not None:
-            with contextlib.suppress(Exception):
-                await dialog.bye()
-        await self._release_agent_media(call)
-        call.agent_id = None
+        """The agent's part is over (transfer): hang up the agent's leg, music for the caller."""
+        old = self._replace_leg(call, None)
         if play_music and not call.closed:
             call.caller_media.play(self.music, loop=True)
+        if old is not None:
+            await self._close_leg(old)
 
     # --- media -----------------------------------------------------------------------------
 
     def _bridge(self, call: VoiceCall) -> None:
-        if call.agent_media is None:
+        if call.leg is None or call.leg.dialog is None:
             return
         call.held = False
         call.caller_media.stop_playing()
-        call.caller_media.connect(call.agent_media)
+        call.caller_media.connect(call.leg.media)
         if self.recordings_dir is not None and call.recording is None:
             # the caller's leg: left what the caller said, right what they heard
             call.recording = recording_path(self.recordings_dir, call.interaction_id)
@@ -408,11 +418,7 @@ class VoiceGateway:
         if call.closed:
             return
         call.closed = True
-        ringing, agent, call.ringing, call.agent = call.ringing, call.agent, None, None
-        if call.agent_media is not None:
-            call.caller_media.disconnect()
-            call.agent_media.close()
-            call.agent_media = None
+        leg = self._replace_leg(call, None)
         recorded = call.caller_media.close()
         self.calls.pop(call.interaction_id, None)
         if recorded is not None:
@@ -425,12 +431,8 @@ class VoiceGateway:
             why=why,
             recorded_s=None if recorded is None else round(recorded.duration_s, 2),
         )
-        with contextlib.suppress(Exception):
-            if ringing is not None:
-                await ringing.cancel()
-        with contextlib.suppress(Exception):
-            if agent is not None and agent.end_reason is None:
-                await agent.bye()
+        if leg is not None:
+            await self._close_leg(leg)
         with contextlib.suppress(Exception):
             if call.caller.end_reason is None:
                 await call.caller.bye()
