@@ -189,6 +189,25 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Called SIP user or number -> the queue its calls enter.",
     )
+    sip_trunk_host: str | None = Field(
+        default=None, description="The carrier or gateway outbound calls go through."
+    )
+    sip_trunk_port: int = Field(default=5060, ge=1, le=65535)
+    sip_trunk_transport: str = Field(default="udp", pattern="^(udp|tcp)$")
+    sip_trunk_username: str | None = Field(
+        default=None, description="Credentials for the trunk, when it challenges."
+    )
+    sip_trunk_password: SecretStr | None = None
+    sip_trunk_caller_id: str | None = Field(
+        default=None, description="The number outbound calls show (From user); else the dial's."
+    )
+    sip_ring_timeout_s: float = Field(
+        default=26.0,
+        ge=15.0,
+        le=120.0,
+        description="How long an outbound call rings before it counts as no answer "
+        "(the US rules ask for at least 15 s).",
+    )
     voice_record_calls: bool = Field(
         default=True, description="Record every call an agent takes (both voices, a WAV each)."
     )

@@ -23,13 +23,14 @@ from media_support import (
     sip_caller,
     speech_like,
 )
+from sipp_support import SippResult, sipp_uas
 from voice_support import AGENT, QUEUE, USERNAME, agent_phone, until, voice_center
 
 from callbridge.adapters.telephony.gateway import VoiceCall
 from callbridge.adapters.telephony.media.g711 import ULAW_DECODE, Codec
 from callbridge.adapters.telephony.media.rtp import is_rtcp, parse_rtp
 from callbridge.adapters.telephony.media.wav import read_wav, write_wav
-from callbridge.domain.ids import AgentId, QueueId
+from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.services import agents as agent_svc
 from callbridge.services import interactions as svc
 
@@ -331,3 +332,50 @@ def test_a_transfer_to_a_queue_hangs_up_the_agents_phone_and_rings_the_next_agen
     assert kinds.index("interaction_transferred") < len(kinds) - kinds[::-1].index(
         "interaction_offered"
     )
+
+
+def test_click_to_dial_rings_the_agent_then_calls_the_customer_through_the_trunk(
+    tmp_path: Path,
+) -> None:
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(20.0, seed=2))
+    number = "+15551230000"
+
+    async def call() -> tuple[SippResult, list[tuple[str, object, object]], list[str]]:
+        async with (
+            sipp_uas("uas.xml", tmp_path, sipp_timeout=30) as carrier,
+            voice_center(
+                tmp_path, sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
+            ) as center,
+            agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
+        ):
+            voice, rt = center.voice, center.app.runtime
+            await until(
+                lambda: voice.registrations.contacts(USERNAME, voice.endpoint.clock()),
+                what="the phone's registration",
+            )
+            agent_svc.do_login(rt, AgentId(AGENT))
+            dialled = svc.do_dial(rt, AgentId(AGENT), number, "+18005550100", {})
+            iid = InteractionId(str(dialled[0].interaction_id))
+            await until(
+                lambda: iid in voice.gateway.calls and _bridged(voice.gateway.calls[iid]),
+                what="both legs up",
+            )
+            await asyncio.sleep(0.5)
+            svc.do_end(rt, iid, "agent", AgentId(AGENT))  # the agent hangs up (the API)
+            result = await carrier.wait()
+            events = rt.store.events(interaction_id=iid)
+        progress: list[tuple[str, object, object]] = [
+            (str(e.payload["leg"]), e.payload["stage"], e.payload["status"])
+            for e in events
+            if e.kind == "call_progress"
+        ]
+        return result, progress, [e.kind for e in events]
+
+    result, progress, kinds = asyncio.run(call())
+    assert result.ok, result.describe()
+    assert result.received(f"INVITE sip:{number}@127.0.0.1") == 1, result.messages[-2000:]
+    assert result.received("BYE") == 1  # the carrier's leg was hung up with the agent's
+    assert ("agent", "answered", 200) in progress
+    assert progress[-2:] == [("customer", "ringing", 180), ("customer", "answered", 200)]
+    assert kinds[-1] in ("interaction_wrapped_up", "interaction_ended")

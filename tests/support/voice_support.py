@@ -43,7 +43,7 @@ class Center:
 
 @contextlib.asynccontextmanager
 async def voice_center(
-    work: Path, offer_timeout_s: float = 15.0, sip_port: int | None = None
+    work: Path, offer_timeout_s: float = 15.0, sip_port: int | None = None, **extra: object
 ) -> AsyncIterator[Center]:
     """The app with SIP on a free port, queue `support` (entry point `support`), agent a1 with
     user alice and her SIP password; the voice task and the timer loop running."""
@@ -58,6 +58,7 @@ async def voice_center(
         rtp_port_max=37999,
         voice_entry_points={QUEUE: QUEUE},
         voice_cache_dir=work / "audio",
+        **extra,  # type: ignore[arg-type]
     )
     app = build(settings, run_timer_loop=False)
     assert app.voice is not None

@@ -29,6 +29,7 @@ from callbridge.domain.errors import (
 )
 from callbridge.domain.events import (
     CallbackRequested,
+    CallProgress,
     Event,
     InteractionConnected,
     InteractionCreated,
@@ -57,6 +58,9 @@ from callbridge.domain.queues import OverflowKind, Queue, WrapUpPolicy
 from callbridge.domain.roster import Roster
 from callbridge.domain.routing.explanation import RoutingDecision, Trigger
 from callbridge.domain.timers import Timer, TimerKind
+
+CALL_LEGS = ("customer", "agent")
+CALL_STAGES = ("ringing", "answered", "busy", "no_answer", "failed")
 
 
 class ContactCenter(Roster):
@@ -316,6 +320,22 @@ class ContactCenter(Roster):
             raise InvalidState(f"interaction {ix.id} is already a callback", interaction_id=ix.id)
         ix.callback_number = number.strip()
         return [CallbackRequested(at=now, interaction_id=ix.id, number=ix.callback_number)]
+
+    # --- the telephone network ---------------------------------------------------------------
+
+    def call_progress(
+        self, interaction_id: InteractionId, leg: str, stage: str, status: int | None, now: float
+    ) -> list[Event]:
+        """Log what the network said about a leg of an open voice interaction; no state
+        changes (the interaction's own events say what became of it)."""
+        ix = self.interaction(interaction_id)
+        if ix.channel is not Channel.VOICE:
+            raise InvalidInput(f"interaction {ix.id} is not a call", field="interaction_id")
+        if leg not in CALL_LEGS:
+            raise InvalidInput(f"leg must be one of {', '.join(CALL_LEGS)}", field="leg")
+        if stage not in CALL_STAGES:
+            raise InvalidInput(f"stage must be one of {', '.join(CALL_STAGES)}", field="stage")
+        return [CallProgress(at=now, interaction_id=ix.id, leg=leg, stage=stage, status=status)]
 
     # --- the end ---------------------------------------------------------------------------
 

@@ -161,6 +161,18 @@ class CallbackRequested(InteractionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallProgress(InteractionEvent):
+    """What the telephone network said about one leg of a call, when it said it: the outbound
+    leg to a customer (the dialer's two-second rule is measured from these) or the agent's
+    phone. `stage` is ringing, answered, busy, no_answer or failed; `status` the SIP code."""
+
+    kind: ClassVar[str] = "call_progress"
+    leg: str  # customer | agent
+    stage: str
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionEnded(InteractionEvent):
     kind: ClassVar[str] = "interaction_ended"
     by: str  # customer | agent | system
@@ -203,6 +215,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InteractionEscalated,
         InteractionOverflowed,
         CallbackRequested,
+        CallProgress,
         InteractionEnded,
         WrapUpStarted,
         InteractionWrappedUp,

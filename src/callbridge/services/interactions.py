@@ -145,3 +145,10 @@ def do_dial(
         raise InvalidInput(f"at most {MAX_ATTACHED} attached values", field="attached")
     iid = interaction_id or InteractionId(rt.new_id())
     return rt.apply(lambda c, now: c.dial(iid, agent_id, to_address, from_address, attached, now))
+
+
+def do_call_progress(
+    rt: Runtime, iid: InteractionId, leg: str, stage: str, status: int | None = None
+) -> list[StoredEvent]:
+    """Log a call leg's progress (ringing, answered, busy, no answer, failed), timestamped."""
+    return rt.apply(lambda c, now: c.call_progress(iid, leg, stage, status, now))

@@ -47,9 +47,11 @@ from callbridge.adapters.telephony.sip import (
     CallCancelled,
     CallEnded,
     CallFailed,
+    Credentials,
     Dialog,
     IncomingCall,
     OutgoingCall,
+    Progress,
     SipEndpoint,
     sdp,
 )
@@ -72,6 +74,24 @@ log = structlog.get_logger(__name__)
 
 INTERACTION_HEADER = "X-Callbridge-Interaction"
 KEEP_RECORDED = 1000
+
+
+class DialFailed(Exception):
+    """An outbound leg we gave up on ourselves (no answer in time, no usable audio)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """Where outbound calls go: a carrier or a gateway, with credentials when it asks."""
+
+    target: Target
+    credentials: Credentials | None = None
+    caller_id: str | None = None
+    ring_timeout_s: float = 26.0
 
 
 @dataclass(eq=False)
@@ -138,6 +158,7 @@ class VoiceGateway:
         cache_dir: Path,
         new_id: Callable[[], str],
         recordings_dir: Path | None = None,
+        trunk: Trunk | None = None,
     ) -> None:
         self.rt, self.bus, self.endpoint, self.media = rt, bus, endpoint, media
         self.registrations = registrations
@@ -145,7 +166,9 @@ class VoiceGateway:
         self.cache_dir = cache_dir
         self.new_id = new_id
         self.recordings_dir = recordings_dir
+        self.trunk = trunk
         self.calls: dict[InteractionId, VoiceCall] = {}
+        self.dialing: set[InteractionId] = set()  # click-to-dial calls being set up
         # finished recordings of this process's calls, newest last (bounded)
         self.recorded: dict[InteractionId, RecordingInfo] = {}
         self._music: Clip | None = None
@@ -233,6 +256,10 @@ class VoiceGateway:
     def _on_event(self, event: StoredEvent) -> None:
         iid = event.interaction_id
         call = self.calls.get(iid) if iid is not None else None
+        if call is None and iid is not None and _is_dial(event):
+            if event.agent_id is not None:
+                self._spawn(self._dial_out(iid, event.agent_id))
+            return
         if call is None or call.closed:
             return
         kind = event.kind
@@ -312,6 +339,114 @@ class VoiceGateway:
         reason = await dialog.wait_ended()
         if reason == "remote-bye" and call.leg is leg and not call.closed:
             self._end(call, "agent", agent_id)
+
+    def _progress(
+        self, iid: InteractionId, leg: str, stage: str, status: int | None = None
+    ) -> None:
+        """Log a leg's progress in the event log, timestamped (the dialer's evidence)."""
+        ix = self.rt.center.interactions.get(iid)
+        if ix is not None and ix.is_open:
+            with contextlib.suppress(CallbridgeError):
+                svc.do_call_progress(self.rt, iid, leg, stage, status)
+
+    def _on_ringing(self, iid: InteractionId, leg: str) -> Callable[[Progress], None]:
+        told = False
+
+        def on_provisional(progress: Progress) -> None:
+            nonlocal told
+            if progress.status in (180, 183) and not told:
+                told = True
+                self._progress(iid, leg, "ringing", progress.status)
+
+        return on_provisional
+
+    async def _dial_out(self, iid: InteractionId, agent_id: AgentId) -> None:
+        """Click-to-dial: the agent's phone rings first; once it answers, the customer is
+        called through the trunk; once they answer, the two are bridged."""
+        ix = self.rt.center.interactions.get(iid)
+        if ix is None or ix.channel is not Channel.VOICE or iid in self.dialing:
+            return
+        number = ix.to_address
+        trunk, binding = self.trunk, self._contact(agent_id)
+        if trunk is None or binding is None:
+            why = "no trunk for outbound calls" if trunk is None else "the agent has no phone"
+            log.info("voice.cannot_dial", interaction_id=iid, why=why)
+            self._progress(iid, "agent" if trunk else "customer", "failed")
+            self._end_dial(iid)
+            return
+        self.dialing.add(iid)
+        agent = AgentLeg(agent_id, await self.media.open_session())
+        customer_media: RtpSession | None = None
+        try:
+            agent.ringing = await self.endpoint.invite(
+                parse_uri(binding.uri),
+                sdp.offer(self.media.host, agent.media.local_port),
+                from_=f'"{number}" <sip:{number}@{self.endpoint.host}>',
+                headers=[(INTERACTION_HEADER, iid)],
+                next_hop=_source_target(binding.source),
+                on_provisional=self._on_ringing(iid, "agent"),
+            )
+            agent.dialog = await agent.ringing.wait_answer()
+            agent.ringing = None
+            self._progress(iid, "agent", "answered", 200)
+            if agent.dialog.remote_sdp is None or not aim(agent.media, agent.dialog.remote_sdp):
+                raise DialFailed(488, "the agent's phone has no audio we can send")
+            customer_media = await self.media.open_session()
+            caller_id = trunk.caller_id or ix.from_address
+            outgoing = await self.endpoint.invite(
+                f"sip:{number}@{trunk.target.host}",
+                sdp.offer(self.media.host, customer_media.local_port),
+                from_=f"<sip:{caller_id}@{self.endpoint.host}>",
+                headers=[(INTERACTION_HEADER, iid)],
+                next_hop=trunk.target,
+                credentials=trunk.credentials,
+                on_provisional=self._on_ringing(iid, "customer"),
+            )
+            try:
+                with anyio.fail_after(trunk.ring_timeout_s):
+                    customer = await outgoing.wait_answer()
+            except TimeoutError:
+                await outgoing.cancel()
+                raise DialFailed(408, "no answer") from None
+            self._progress(iid, "customer", "answered", 200)
+            if customer.remote_sdp is None or not aim(customer_media, customer.remote_sdp):
+                await customer.bye()
+                raise DialFailed(488, "the customer's side has no audio we can send")
+        except (CallFailed, DialFailed, CallCancelled, CallEnded, OSError) as exc:
+            status = exc.status if isinstance(exc, CallFailed | DialFailed) else None
+            leg = "customer" if agent.dialog is not None else "agent"
+            self._progress(iid, leg, _stage(status), status)
+            log.info("voice.dial_failed", interaction_id=iid, leg=leg, status=status)
+            if customer_media is not None:
+                customer_media.close()
+            self.dialing.discard(iid)
+            await self._close_leg(agent)
+            self._end_dial(iid)
+            return
+        self.dialing.discard(iid)
+        call = VoiceCall(iid, customer, customer_media, number, leg=agent)
+        self.calls[iid] = call
+        if not (self.rt.center.interactions.get(iid) or ix).is_open:
+            await self._hang_up(call, "ended while dialling")
+            return
+        self._bridge(call)
+        log.info("voice.dialled", interaction_id=iid, agent_id=agent_id)
+        self._spawn(self._watch_agent(call, agent, agent_id))
+        reason = await customer.wait_ended()
+        if reason == "remote-bye" and not call.closed:
+            self._end(call, "customer")
+
+    async def _watch_agent(self, call: VoiceCall, leg: AgentLeg, agent_id: AgentId) -> None:
+        assert leg.dialog is not None
+        reason = await leg.dialog.wait_ended()
+        if reason == "remote-bye" and call.leg is leg and not call.closed:
+            self._end(call, "agent", agent_id)
+
+    def _end_dial(self, iid: InteractionId) -> None:
+        ix = self.rt.center.interactions.get(iid)
+        if ix is not None and ix.is_open:
+            with contextlib.suppress(CallbridgeError):
+                svc.do_end(self.rt, iid, "system")
 
     def _reject(self, call: VoiceCall, agent_id: AgentId) -> None:
         ix = self.rt.center.interactions.get(call.interaction_id)
@@ -436,6 +571,23 @@ class VoiceGateway:
         with contextlib.suppress(Exception):
             if call.caller.end_reason is None:
                 await call.caller.bye()
+
+
+def _is_dial(event: StoredEvent) -> bool:
+    """An offer the agent made to itself by dialling (click-to-dial)."""
+    if event.kind != "interaction_offered":
+        return False
+    decision = event.payload.get("decision")
+    return isinstance(decision, dict) and decision.get("trigger") == "dial"
+
+
+def _stage(status: int | None) -> str:
+    """A failed INVITE's final status, as a call progress stage."""
+    if status in (486, 600):
+        return "busy"
+    if status in (408, 480, 487):
+        return "no_answer"
+    return "failed"
 
 
 def _source_target(source: str | None) -> Target | None:

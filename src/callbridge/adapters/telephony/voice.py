@@ -11,10 +11,11 @@ from pathlib import Path
 import anyio
 import structlog
 
-from callbridge.adapters.telephony.gateway import VoiceGateway
+from callbridge.adapters.telephony.gateway import Trunk, VoiceGateway
 from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.registrar import CredentialLookup, Registrar
-from callbridge.adapters.telephony.sip import AdmissionLimits, SipEndpoint
+from callbridge.adapters.telephony.sip import AdmissionLimits, Credentials, SipEndpoint
+from callbridge.adapters.telephony.sip.transport import Target
 from callbridge.domain.telephony.registrations import Registrations
 from callbridge.ports import EventBus
 from callbridge.services.runtime import Runtime
@@ -32,6 +33,25 @@ def cache_dir(settings: Settings) -> Path:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         return Path(url.removeprefix("sqlite:///")).resolve().parent / "callbridge-audio"
     return Path(tempfile.gettempdir()) / "callbridge-audio"
+
+
+def trunk(settings: Settings) -> Trunk | None:
+    """The outbound trunk from settings, or None when no host is set."""
+    if settings.sip_trunk_host is None:
+        return None
+    credentials = None
+    if settings.sip_trunk_username and settings.sip_trunk_password is not None:
+        credentials = Credentials(
+            settings.sip_trunk_username, settings.sip_trunk_password.get_secret_value()
+        )
+    host, port = settings.sip_trunk_host, settings.sip_trunk_port
+    target = Target("tcp", host, port) if settings.sip_trunk_transport == "tcp" else None
+    return Trunk(
+        target or Target("udp", host, port),
+        credentials,
+        settings.sip_trunk_caller_id,
+        settings.sip_ring_timeout_s,
+    )
 
 
 def recordings_dir(settings: Settings) -> Path:
@@ -74,6 +94,7 @@ class Voice:
             rt, bus, self.endpoint, self.media, self.registrations,
             dict(settings.voice_entry_points), directory, new_id,
             recordings_dir(settings) if settings.voice_record_calls else None,
+            trunk(settings),
         )  # fmt: skip
         self.started = anyio.Event()
 
