@@ -379,3 +379,27 @@ def test_click_to_dial_rings_the_agent_then_calls_the_customer_through_the_trunk
     assert ("agent", "answered", 200) in progress
     assert progress[-2:] == [("customer", "ringing", 180), ("customer", "answered", 200)]
     assert kinds[-1] in ("interaction_wrapped_up", "interaction_ended")
+
+
+def test_a_phone_with_a_wrong_password_is_refused(tmp_path: Path) -> None:
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(2.0, seed=1))
+
+    async def register() -> tuple[int, str]:
+        async with (
+            voice_center(tmp_path) as center,
+            agent_phone(
+                tmp_path / "phone", center.sip_port, phone_wav, password="not-the-password-1"
+            ) as phone,
+        ):
+            voice = center.voice
+            await until(
+                lambda: "403" in phone.log() or "Forbidden" in phone.log(),
+                what="the refusal",
+            )
+            bindings = len(voice.registrations.contacts(USERNAME, voice.endpoint.clock()))
+            return bindings, phone.log()
+
+    bindings, log = asyncio.run(register())
+    assert bindings == 0
+    assert "403 Forbidden" in log
