@@ -24,7 +24,15 @@ from media_support import (
     speech_like,
 )
 from sipp_support import SippResult, sipp_uas
-from voice_support import AGENT, QUEUE, USERNAME, agent_phone, until, voice_center
+from voice_support import (
+    AGENT,
+    QUEUE,
+    USERNAME,
+    add_phone_user,
+    agent_phone,
+    until,
+    voice_center,
+)
 
 from callbridge.adapters.telephony.gateway import VoiceCall
 from callbridge.adapters.telephony.media.g711 import ULAW_DECODE, Codec
@@ -403,3 +411,84 @@ def test_a_phone_with_a_wrong_password_is_refused(tmp_path: Path) -> None:
     bindings, log = asyncio.run(register())
     assert bindings == 0
     assert "403 Forbidden" in log
+
+
+def test_a_supervisor_listens_whispers_and_leaves_on_their_own_phone(tmp_path: Path) -> None:
+    agent_wav, supervisor_wav = tmp_path / "agent.wav", tmp_path / "supervisor.wav"
+    write_wav(agent_wav, 8000, speech_like(20.0, seed=3))
+    write_wav(supervisor_wav, 8000, speech_like(20.0, seed=9))
+    caller_voice = Codec.PCMU.encode(speech_like(1.5, seed=8))
+
+    async def call() -> dict[str, object]:
+        seen: dict[str, object] = {}
+        async with (
+            voice_center(tmp_path) as center,
+            agent_phone(tmp_path / "agent", center.sip_port, agent_wav),
+        ):
+            add_phone_user(center, "bob", "s1", "phone-secret-of-robert")
+            voice, rt = center.voice, center.app.runtime
+            async with agent_phone(
+                tmp_path / "bob",
+                center.sip_port,
+                supervisor_wav,
+                username="bob",
+                password="phone-secret-of-robert",
+            ):
+                now = voice.endpoint.clock
+                await until(
+                    lambda: (
+                        voice.registrations.contacts(USERNAME, now())
+                        and voice.registrations.contacts("bob", now())
+                    ),
+                    what="both phones' registrations",
+                )
+                agent_svc.do_login(rt, AgentId(AGENT))
+                agent_svc.do_login(rt, AgentId("s1"))
+                agent_svc.do_set_ready(rt, AgentId(AGENT))
+                caller = await RawPeer.open()
+                try:
+                    sdp = _quiet_caller_sdp(caller.port)
+                    async with sip_caller(
+                        ("127.0.0.1", center.sip_port), sdp, user=QUEUE
+                    ) as placed:
+                        await until(lambda: len(voice.gateway.calls) == 1, what="the call")
+                        (iid,) = voice.gateway.calls
+                        vc = voice.gateway.calls[iid]
+                        await until(lambda: _bridged(vc), what="the agent's answer")
+                        await voice.gateway.monitor(iid, AgentId("s1"), "listen")
+                        await until(
+                            lambda: vc.monitor is not None and vc.monitor.dialog is not None,
+                            what="the supervisor's answer",
+                        )
+                        watch = vc.monitor
+                        assert watch is not None
+                        await until(lambda: len(watch.conference.participants) == 3, 5, "mix")
+                        seen["mixed"] = vc.caller_media.peer is None
+                        seen["heard_by_nobody"] = watch.conference.audience(watch.media)
+                        await caller.stream(
+                            rtp_packets(frames_of(caller_voice)), placed.answer.port
+                        )
+                        await voice.gateway.monitor(iid, AgentId("s1"), "whisper")
+                        agent_media = vc.leg.media if vc.leg else None
+                        seen["whisper_to_agent"] = watch.conference.audience(
+                            watch.media
+                        ) == frozenset({agent_media})
+                        await voice.gateway.stop_monitor(iid)
+                        await until(lambda: _bridged(vc), what="the direct bridge again")
+                        seen["supervisor_hung_up"] = watch.dialog is not None and (
+                            watch.dialog.end_reason == "local-bye"
+                        )
+                finally:
+                    caller.close()
+        _, bob_heard = read_wav(sorted((tmp_path / "bob").glob("dump-*-dec.wav"))[-1])
+        seen["supervisor_heard_audio"] = int(np.abs(bob_heard[:, 0]).max()) > 1000
+        return seen
+
+    seen = asyncio.run(call())
+    assert seen == {
+        "mixed": True,
+        "heard_by_nobody": frozenset(),
+        "whisper_to_agent": True,
+        "supervisor_hung_up": True,
+        "supervisor_heard_audio": True,
+    }

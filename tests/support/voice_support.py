@@ -95,6 +95,16 @@ async def voice_center(
         app.close()
 
 
+def add_phone_user(center: Center, username: str, agent_id: str, password: str) -> None:
+    """Another agent with a user and a SIP password (a supervisor's phone, say)."""
+    app = center.app
+    agent_svc.do_save_agent(app.runtime, AgentId(agent_id), username.title(), {})
+    user = app.accounts.create_user(
+        ADMIN, username, "another long login password", ["supervisor"], agent_id=agent_id
+    )
+    app.accounts.set_sip_password(ADMIN, user.id, app.settings.sip_realm, password)
+
+
 async def _timers(app: App) -> None:
     from callbridge.services.interactions import do_tick
 

@@ -39,6 +39,7 @@ import anyio
 import structlog
 
 from callbridge.adapters.telephony.media.audio import Clip
+from callbridge.adapters.telephony.media.conference import Conference
 from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.media.hold import hold_music
 from callbridge.adapters.telephony.media.recorder import RecordingInfo
@@ -59,7 +60,7 @@ from callbridge.adapters.telephony.sip.sdp import SessionDescription
 from callbridge.adapters.telephony.sip.transport import Target
 from callbridge.adapters.telephony.sip.uri import parse_uri
 from callbridge.domain.channels import Channel
-from callbridge.domain.errors import CallbridgeError, InvalidState
+from callbridge.domain.errors import AgentUnavailable, CallbridgeError, InvalidInput, InvalidState
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import InteractionState
 from callbridge.domain.telephony.registrations import Registrations, ringable_contacts
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 INTERACTION_HEADER = "X-Callbridge-Interaction"
+MONITOR_MODES = ("listen", "whisper", "barge")
 KEEP_RECORDED = 1000
 
 
@@ -105,6 +107,18 @@ class AgentLeg:
 
 
 @dataclass(eq=False)
+class Monitor:
+    """A supervisor on the call through their own phone: listening, whispering to the agent,
+    or barged in. While one is on, the three are mixed in a conference instead of relayed."""
+
+    supervisor_id: AgentId
+    mode: str  # listen | whisper | barge
+    media: RtpSession
+    conference: Conference
+    dialog: Dialog | None = None
+
+
+@dataclass(eq=False)
 class VoiceCall:
     """One caller's call and, while an agent's phone rings or has it, the agent's leg."""
 
@@ -113,6 +127,7 @@ class VoiceCall:
     caller_media: RtpSession
     caller_address: str
     leg: AgentLeg | None = None
+    monitor: Monitor | None = None
     held: bool = False
     closed: bool = False
     recording: Path | None = None  # where the call is recorded, once an agent has it
@@ -457,6 +472,9 @@ class VoiceGateway:
     def _replace_leg(self, call: VoiceCall, leg: AgentLeg | None) -> AgentLeg | None:
         """Make `leg` the call's agent leg (None: no agent); returns the one it replaces, whose
         media is cut off from the caller at once (its SIP ending is the caller's to await)."""
+        watch = self._unmix(call) if call.leg is not None else None
+        if watch is not None:  # the agent they supervised left
+            self._spawn(self._end_monitor(call, watch))
         old, call.leg = call.leg, leg
         if old is not None:
             call.caller_media.disconnect()
@@ -492,7 +510,7 @@ class VoiceGateway:
     # --- media -----------------------------------------------------------------------------
 
     def _bridge(self, call: VoiceCall) -> None:
-        if call.leg is None or call.leg.dialog is None:
+        if call.leg is None or call.leg.dialog is None or call.monitor is not None:
             return
         call.held = False
         call.caller_media.stop_playing()
@@ -501,6 +519,111 @@ class VoiceGateway:
             # the caller's leg: left what the caller said, right what they heard
             call.recording = recording_path(self.recordings_dir, call.interaction_id)
             call.caller_media.record(call.recording)
+
+    # --- supervision -----------------------------------------------------------------------
+
+    async def monitor(self, interaction_id: InteractionId, supervisor: AgentId, mode: str) -> None:
+        """Ring the supervisor's phone and, once answered, let them listen to the call (both
+        sides), whisper to the agent (the customer does not hear), or barge in (all hear all).
+        A supervisor already on the call just changes mode."""
+        if mode not in MONITOR_MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MONITOR_MODES)}", field="mode")
+        call = self.calls.get(interaction_id)
+        leg = call.leg if call is not None else None
+        if call is None or call.closed or leg is None or leg.dialog is None or call.held:
+            raise InvalidState(
+                f"interaction {interaction_id} is not a call with an agent on it",
+                interaction_id=interaction_id,
+            )
+        if call.monitor is not None:
+            if call.monitor.supervisor_id != supervisor:
+                raise InvalidState("another supervisor is on this call", field="agent_id")
+            call.monitor.mode = mode
+            if call.monitor.dialog is not None:
+                self._set_mode(call.monitor, leg)
+            return
+        binding = self._contact(supervisor)
+        if binding is None:
+            raise AgentUnavailable(
+                f"agent {supervisor} has no phone registered (or is logged out)",
+                agent_id=supervisor,
+            )
+        media = await self.media.open_session()
+        watch = Monitor(supervisor, mode, media, self.media.conference())
+        call.monitor = watch
+        self._spawn(self._ring_supervisor(call, watch, binding))
+
+    async def _ring_supervisor(self, call: VoiceCall, watch: Monitor, binding: Binding) -> None:
+        try:
+            outgoing = await self.endpoint.invite(
+                parse_uri(binding.uri),
+                sdp.offer(self.media.host, watch.media.local_port),
+                from_=f'"Monitor {call.caller_address}" <sip:monitor@{self.endpoint.host}>',
+                headers=[
+                    (INTERACTION_HEADER, call.interaction_id),
+                    ("X-Callbridge-Monitor", watch.mode),
+                ],
+                next_hop=_source_target(binding.source),
+            )
+            watch.dialog = await outgoing.wait_answer()
+        except (CallFailed, CallCancelled, CallEnded, OSError) as exc:
+            log.info("voice.monitor_failed", interaction_id=call.interaction_id, error=str(exc))
+            if call.monitor is watch:
+                call.monitor = None
+            _close_monitor_media(watch)
+            return
+        leg = call.leg
+        answer = watch.dialog.remote_sdp
+        if (
+            call.monitor is not watch
+            or call.closed
+            or leg is None
+            or answer is None
+            or not aim(watch.media, answer)
+        ):
+            await self._end_monitor(call, watch)
+            return
+        conference = watch.conference
+        conference.add(call.caller_media)
+        conference.add(leg.media)
+        conference.add(watch.media)
+        self._set_mode(watch, leg)
+        log.info("voice.monitoring", interaction_id=call.interaction_id, mode=watch.mode)
+        await watch.dialog.wait_ended()
+        await self._end_monitor(call, watch)
+
+    def _set_mode(self, watch: Monitor, leg: AgentLeg) -> None:
+        if watch.mode == "listen":
+            watch.conference.listen(watch.media)
+        elif watch.mode == "whisper":
+            watch.conference.whisper(watch.media, to=leg.media)
+        else:
+            watch.conference.barge(watch.media)
+
+    async def stop_monitor(self, interaction_id: InteractionId) -> None:
+        """The supervisor leaves the call (their phone is hung up); the two talk directly."""
+        call = self.calls.get(interaction_id)
+        if call is not None and call.monitor is not None:
+            await self._end_monitor(call, call.monitor)
+
+    def _unmix(self, call: VoiceCall) -> Monitor | None:
+        """Out of the conference, back to a direct bridge (when there is an agent to bridge)."""
+        watch, call.monitor = call.monitor, None
+        if watch is None:
+            return None
+        _close_monitor_media(watch)
+        if not call.closed and not call.held:
+            self._bridge(call)
+        return watch
+
+    async def _end_monitor(self, call: VoiceCall, watch: Monitor) -> None:
+        if call.monitor is watch:
+            self._unmix(call)
+        else:
+            _close_monitor_media(watch)
+        with contextlib.suppress(Exception):
+            if watch.dialog is not None and watch.dialog.end_reason is None:
+                await watch.dialog.bye()
 
     # --- recording -------------------------------------------------------------------------
 
@@ -530,6 +653,9 @@ class VoiceGateway:
 
     def _hold(self, call: VoiceCall) -> None:
         call.held = True
+        watch = self._unmix(call)  # nobody to supervise on hold
+        if watch is not None:
+            self._spawn(self._end_monitor(call, watch))
         call.caller_media.disconnect()
         call.caller_media.play(self.music, loop=True)
 
@@ -553,6 +679,7 @@ class VoiceGateway:
         if call.closed:
             return
         call.closed = True
+        watch = self._unmix(call)
         leg = self._replace_leg(call, None)
         recorded = call.caller_media.close()
         self.calls.pop(call.interaction_id, None)
@@ -568,9 +695,18 @@ class VoiceGateway:
         )
         if leg is not None:
             await self._close_leg(leg)
+        if watch is not None:
+            await self._end_monitor(call, watch)
         with contextlib.suppress(Exception):
             if call.caller.end_reason is None:
                 await call.caller.bye()
+
+
+def _close_monitor_media(watch: Monitor) -> None:
+    if not watch.conference.closed:
+        watch.conference.close()
+    if not watch.media.closed:
+        watch.media.close()
 
 
 def _is_dial(event: StoredEvent) -> bool:

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     METRICS_READ = "metrics.read"
     REPORTS_READ = "reports.read"  # KPI reports from the event log
     RECORDINGS_LISTEN = "recordings.listen"  # download call recordings
+    INTERACTIONS_MONITOR = "interactions.monitor"  # listen to, whisper in, barge into calls
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
     ROLES_MANAGE = "roles.manage"
@@ -95,6 +96,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.METRICS_READ,
             Permission.REPORTS_READ,
             Permission.RECORDINGS_LISTEN,
+            Permission.INTERACTIONS_MONITOR,
         }
     ),
     "admin": ALL_PERMISSIONS,

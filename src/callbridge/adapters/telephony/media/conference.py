@@ -55,6 +55,12 @@ class Conference:
         self._rebuild()
         self._engine.refresh(session)
 
+    def audience(self, session: RtpSession) -> Audience:
+        """Who hears `session` (EVERYONE, or the set of sessions)."""
+        if session not in self._heard_by:
+            raise InvalidState("not in this conference", port=session.local_port)
+        return self._heard_by[session]
+
     def set_heard_by(self, session: RtpSession, heard_by: Audience) -> None:
         if session not in self._heard_by:
             raise InvalidState("not in this conference", port=session.local_port)
