@@ -185,9 +185,10 @@ class Settings(BaseSettings):
     sip_max_call_rate: float | None = Field(
         default=200.0, gt=0, description="New calls admitted per second; above it 503."
     )
-    voice_entry_points: dict[str, str] = Field(
-        default_factory=dict,
-        description="Called SIP user or number -> the queue its calls enter.",
+    voice_entry_points: tuple[tuple[str, str], ...] = Field(
+        default=(),
+        description="Called SIP user or number -> the queue its calls enter (a table; kept "
+        "as sorted pairs so settings stay hashable).",
     )
     sip_trunk_host: str | None = Field(
         default=None, description="The carrier or gateway outbound calls go through."
@@ -248,6 +249,13 @@ class Settings(BaseSettings):
         if name not in ("jwt", "client_credentials"):
             raise ValueError("must be jwt or client_credentials")
         return name
+
+    @field_validator("voice_entry_points", mode="before")
+    @classmethod
+    def _entry_table(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+        return value
 
     @field_validator("sip_transports")
     @classmethod

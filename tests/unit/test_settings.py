@@ -161,3 +161,15 @@ def test_settings_are_frozen() -> None:
 def test_settings_class_uses_the_same_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLBRIDGE_PORT", "9100")
     assert Settings().port == 9100
+
+
+def test_voice_entry_points_come_as_a_table_and_keep_settings_hashable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "callbridge.toml"
+    config.write_text('[voice_entry_points]\nsupport = "q1"\n"+18005550100" = "q2"\n')
+    settings = load_settings(config)
+    assert dict(settings.voice_entry_points) == {"support": "q1", "+18005550100": "q2"}
+    assert hash(settings) == hash(load_settings(config))
+    monkeypatch.setenv("CALLBRIDGE_VOICE_ENTRY_POINTS", '{"demo": "demo-calls"}')
+    assert dict(load_settings().voice_entry_points) == {"demo": "demo-calls"}
