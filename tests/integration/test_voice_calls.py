@@ -27,6 +27,7 @@ from sipp_support import SippResult, sipp_uas
 from voice_support import (
     AGENT,
     QUEUE,
+    SIP_PASSWORD,
     USERNAME,
     add_phone_user,
     agent_phone,
@@ -35,9 +36,18 @@ from voice_support import (
 )
 
 from callbridge.adapters.telephony.gateway import VoiceCall
+from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.media.g711 import ULAW_DECODE, Codec
 from callbridge.adapters.telephony.media.rtp import is_rtcp, parse_rtp
 from callbridge.adapters.telephony.media.wav import read_wav, write_wav
+from callbridge.adapters.telephony.sip import (
+    Credentials,
+    Dialog,
+    IncomingCall,
+    SipEndpoint,
+    Target,
+    sdp,
+)
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.services import agents as agent_svc
 from callbridge.services import interactions as svc
@@ -492,3 +502,62 @@ def test_a_supervisor_listens_whispers_and_leaves_on_their_own_phone(tmp_path: P
         "supervisor_hung_up": True,
         "supervisor_heard_audio": True,
     }
+
+
+def test_hold_pressed_on_the_agents_phone_is_the_same_hold(tmp_path: Path) -> None:
+    """The agent's phone here is a SIP user agent of our own stack (registering with its
+    password, answering, then sending re-INVITEs): hold from the phone holds the interaction,
+    and the caller hears music until the phone resumes."""
+
+    async def call() -> list[tuple[str, bool]]:
+        seen: list[tuple[str, bool]] = []
+        async with voice_center(tmp_path) as center:
+            voice, rt = center.voice, center.app.runtime
+            answered: asyncio.Queue[Dialog] = asyncio.Queue()
+            async with (
+                SipEndpoint("127.0.0.1", 0, transports=("udp",)) as phone,
+                MediaEngine("127.0.0.1", (38000, 38099)) as engine,
+            ):
+                phone_media = await engine.open_session()
+
+                async def on_invite(incoming: IncomingCall) -> None:
+                    assert incoming.offer is not None
+                    local = sdp.answer(incoming.offer, "127.0.0.1", phone_media.local_port)
+                    await answered.put(await incoming.answer(local))
+
+                phone.on_invite = on_invite
+                registrar = f"sip:127.0.0.1:{center.sip_port}"
+                response = await phone.register(
+                    registrar,
+                    f"<sip:{USERNAME}@127.0.0.1:{center.sip_port}>",
+                    credentials=Credentials(USERNAME, SIP_PASSWORD),
+                    next_hop=Target("udp", "127.0.0.1", center.sip_port),
+                )
+                assert response.status == 200, response
+                agent_svc.do_login(rt, AgentId(AGENT))
+                agent_svc.do_set_ready(rt, AgentId(AGENT))
+                caller = await RawPeer.open()
+                try:
+                    sdp_text = _quiet_caller_sdp(caller.port)
+                    async with sip_caller(("127.0.0.1", center.sip_port), sdp_text, user=QUEUE):
+                        dialog = await asyncio.wait_for(answered.get(), 10)
+                        (iid,) = voice.gateway.calls
+                        vc = voice.gateway.calls[iid]
+                        await until(lambda: _bridged(vc), what="the bridge")
+
+                        def state() -> str:
+                            return rt.center.interactions[iid].state.value
+
+                        hold = sdp.offer("127.0.0.1", phone_media.local_port, direction="sendonly")
+                        assert (await dialog.reinvite(hold)).status == 200
+                        await until(lambda: state() == "on_hold", what="the hold")
+                        seen.append((state(), vc.caller_media.playback is not None))
+                        resume = sdp.offer("127.0.0.1", phone_media.local_port)
+                        assert (await dialog.reinvite(resume)).status == 200
+                        await until(lambda: state() == "connected", what="the resume")
+                        seen.append((state(), _bridged(vc)))
+                finally:
+                    caller.close()
+        return seen
+
+    assert asyncio.run(call()) == [("on_hold", True), ("connected", True)]

@@ -30,7 +30,7 @@ so what the ACD and the log say is always what the calls do.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +53,7 @@ from callbridge.adapters.telephony.sip import (
     IncomingCall,
     OutgoingCall,
     Progress,
+    ReInvite,
     SipEndpoint,
     sdp,
 )
@@ -334,6 +335,7 @@ class VoiceGateway:
                 self._reject(call, agent_id)
             return
         leg.ringing, leg.dialog = None, dialog
+        dialog.on_reinvite = self._phone_hold_handler(call, leg)
         answer = dialog.remote_sdp
         if call.leg is not leg or answer is None or not aim(leg.media, answer):
             await self._close_leg(leg)
@@ -440,6 +442,7 @@ class VoiceGateway:
             return
         self.dialing.discard(iid)
         call = VoiceCall(iid, customer, customer_media, number, leg=agent)
+        agent.dialog.on_reinvite = self._phone_hold_handler(call, agent)
         self.calls[iid] = call
         if not (self.rt.center.interactions.get(iid) or ix).is_open:
             await self._hang_up(call, "ended while dialling")
@@ -462,6 +465,35 @@ class VoiceGateway:
         if ix is not None and ix.is_open:
             with contextlib.suppress(CallbridgeError):
                 svc.do_end(self.rt, iid, "system")
+
+    def _phone_hold_handler(
+        self, call: VoiceCall, leg: AgentLeg
+    ) -> Callable[[ReInvite], Awaitable[None]]:
+        """Hold and resume pressed on the agent's phone (a re-INVITE with sendonly, inactive
+        or c=0.0.0.0, then sendrecv) are the same hold and resume as from the API."""
+
+        async def on_reinvite(reinvite: ReInvite) -> None:
+            dialog, local = leg.dialog, leg.dialog.local_sdp if leg.dialog else None
+            if dialog is None or local is None or local.audio is None or reinvite.offer is None:
+                await reinvite.reject(488)
+                return
+            try:
+                answer = sdp.answer(reinvite.offer, local.address, local.audio.port, previous=local)
+            except sdp.NoCommonCodec:
+                await reinvite.reject(488)
+                return
+            ix = self.rt.center.interactions.get(call.interaction_id)
+            if call.leg is leg and ix is not None:
+                try:
+                    if reinvite.is_hold and ix.state is InteractionState.CONNECTED:
+                        svc.do_hold(self.rt, call.interaction_id, leg.agent_id)
+                    elif not reinvite.is_hold and ix.state is InteractionState.ON_HOLD:
+                        svc.do_resume(self.rt, call.interaction_id, leg.agent_id)
+                except CallbridgeError as exc:
+                    log.info("voice.phone_hold_refused", error=exc.message)
+            await reinvite.accept(answer)
+
+        return on_reinvite
 
     def _reject(self, call: VoiceCall, agent_id: AgentId) -> None:
         ix = self.rt.center.interactions.get(call.interaction_id)
