@@ -561,3 +561,63 @@ def test_hold_pressed_on_the_agents_phone_is_the_same_hold(tmp_path: Path) -> No
         return seen
 
     assert asyncio.run(call()) == [("on_hold", True), ("connected", True)]
+
+
+def test_a_transfer_to_an_outside_number_puts_the_caller_through_the_trunk(
+    tmp_path: Path,
+) -> None:
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(20.0, seed=7))
+    number = "+15550001111"
+
+    async def call() -> tuple[SippResult, str | None, bool, dict[str, object]]:
+        async with (
+            sipp_uas("uas.xml", tmp_path, sipp_timeout=30) as carrier,
+            voice_center(
+                tmp_path, sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
+            ) as center,
+            agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
+        ):
+            voice, rt = center.voice, center.app.runtime
+            await until(
+                lambda: voice.registrations.contacts(USERNAME, voice.endpoint.clock()),
+                what="the phone's registration",
+            )
+            agent_svc.do_login(rt, AgentId(AGENT))
+            agent_svc.do_set_ready(rt, AgentId(AGENT))
+            caller = await RawPeer.open()
+            try:
+                sdp_text = _quiet_caller_sdp(caller.port)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp_text, user=QUEUE):
+                    await until(lambda: len(voice.gateway.calls) == 1, what="the call")
+                    (iid,) = voice.gateway.calls
+                    vc = voice.gateway.calls[iid]
+                    await until(lambda: _bridged(vc), what="the agent's answer")
+                    agent_leg = vc.leg
+                    svc.do_transfer(rt, iid, AgentId(AGENT), to_number=number)
+                    await until(
+                        lambda: _bridged(vc) and vc.leg is not agent_leg,
+                        what="the outside party's answer",
+                    )
+                    through = _bridged(vc)
+                # the caller hung up: the outside leg goes too
+                result = await carrier.wait()
+            finally:
+                caller.close()
+            stored = rt.store.get_interaction(iid)
+            assert stored is not None
+            transferred = next(
+                e.payload
+                for e in rt.store.events(interaction_id=iid)
+                if e.kind == "interaction_transferred"
+            )
+            reason = stored.end_reason.value if stored.end_reason else None
+        return result, reason, through, dict(transferred)
+
+    result, reason, through, transferred = asyncio.run(call())
+    assert result.ok, result.describe()
+    assert result.received(f"INVITE sip:{number}@127.0.0.1") == 1
+    assert result.received("BYE") == 1
+    assert through
+    assert reason == "transferred"
+    assert transferred["to_number"] == number and transferred["from_agent_id"] == AGENT

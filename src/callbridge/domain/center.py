@@ -303,6 +303,25 @@ class ContactCenter(Roster):
         self._remove_work(agent, ix, now, events)
         return events
 
+    def transfer_out(
+        self, interaction_id: InteractionId, agent_id: AgentId, number: str, now: float
+    ) -> list[Event]:
+        """Put a caller through to an outside number (blind): the call leaves the center, so
+        the interaction ends (`transferred`) and the agent wraps it up as after any call."""
+        ix = self._held_by(interaction_id, agent_id, S.CONNECTED, S.ON_HOLD)
+        if ix.channel is not Channel.VOICE:
+            raise InvalidInput("only calls go to an outside number", field="to_number")
+        number = number.strip()
+        if not number:
+            raise InvalidInput("the number is empty", field="to_number")
+        events: list[Event] = [
+            InteractionTransferred(
+                at=now, interaction_id=ix.id, from_agent_id=agent_id, to_number=number
+            )
+        ]
+        self._end(ix, "agent", EndReason.TRANSFERRED, now, events)
+        return events
+
     def request_callback(
         self, interaction_id: InteractionId, number: str, now: float
     ) -> list[Event]:

@@ -135,6 +135,7 @@ class InteractionTransferred(InteractionEvent):
     from_agent_id: AgentId
     to_queue_id: QueueId | None = None
     to_agent_id: AgentId | None = None
+    to_number: str | None = None  # an outside number: the call leaves the center
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

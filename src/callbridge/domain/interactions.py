@@ -40,6 +40,7 @@ class EndReason(StrEnum):
     ABANDONED = "abandoned"  # the customer left before reaching an agent
     VOICEMAIL = "voicemail"
     DISCONNECTED = "disconnected"  # overflow: disconnect with a message
+    TRANSFERRED = "transferred"  # the agent put the caller through to an outside number
 
 
 @dataclass(slots=True, eq=False)

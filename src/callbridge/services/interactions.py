@@ -92,10 +92,15 @@ def do_transfer(
     *,
     to_queue: QueueId | None = None,
     to_agent: AgentId | None = None,
+    to_number: str | None = None,
 ) -> list[StoredEvent]:
-    """Transfer to a queue (back in line there) or to a named agent (offered to them)."""
-    if (to_queue is None) == (to_agent is None):
-        raise InvalidInput("give exactly one of queue_id and agent_id", field="queue_id")
+    """Transfer to a queue (back in line there), to a named agent (offered to them), or a
+    call to an outside number (it leaves the center)."""
+    if sum(x is not None for x in (to_queue, to_agent, to_number)) != 1:
+        raise InvalidInput("give exactly one of queue_id, agent_id and number", field="queue_id")
+    if to_number is not None:
+        number = to_number
+        return rt.apply(lambda c, now: c.transfer_out(iid, agent_id, number, now))
     if to_queue is not None:
         queue = to_queue
         return rt.apply(lambda c, now: c.transfer_to_queue(iid, agent_id, queue, now))

@@ -130,6 +130,7 @@ class VoiceCall:
     leg: AgentLeg | None = None
     monitor: Monitor | None = None
     held: bool = False
+    outside: str | None = None  # put through to this outside number: no longer the ACD's
     closed: bool = False
     recording: Path | None = None  # where the call is recorded, once an agent has it
 
@@ -288,8 +289,13 @@ class VoiceGateway:
         elif kind == "interaction_resumed":
             self._bridge(call)
         elif kind == "interaction_transferred":
-            self._spawn(self._drop_agent(call, play_music=True))
-        elif kind == "interaction_ended":
+            number = event.payload.get("to_number")
+            if isinstance(number, str) and number:
+                call.outside = number
+                self._spawn(self._transfer_out(call, number))
+            else:
+                self._spawn(self._drop_agent(call, play_music=True))
+        elif kind == "interaction_ended" and call.outside is None:
             self._spawn(self._hang_up(call, "ended"))
 
     def _spawn(self, coroutine: object) -> None:
@@ -459,6 +465,50 @@ class VoiceGateway:
         reason = await leg.dialog.wait_ended()
         if reason == "remote-bye" and call.leg is leg and not call.closed:
             self._end(call, "agent", agent_id)
+
+    async def _transfer_out(self, call: VoiceCall, number: str) -> None:
+        """A blind transfer to an outside number: the agent's leg goes, the caller waits with
+        music while the number rings through the trunk, then the two are bridged. The call has
+        left the center (the interaction ended `transferred`); Callbridge stays in the middle
+        until one side hangs up, and the recording goes on."""
+        old = self._replace_leg(call, None)
+        call.caller_media.play(self.music, loop=True)
+        if old is not None:
+            await self._close_leg(old)
+        trunk = self.trunk
+        if trunk is None:
+            log.info("voice.transfer_out_without_trunk", interaction_id=call.interaction_id)
+            await self._hang_up(call, "no trunk for the transfer")
+            return
+        leg = AgentLeg(AgentId(""), await self.media.open_session())
+        call.leg = leg
+        try:
+            leg.ringing = await self.endpoint.invite(
+                f"sip:{number}@{trunk.target.host}",
+                sdp.offer(self.media.host, leg.media.local_port),
+                from_=f"<sip:{trunk.caller_id or call.caller_address}@{self.endpoint.host}>",
+                headers=[(INTERACTION_HEADER, call.interaction_id)],
+                next_hop=trunk.target,
+                credentials=trunk.credentials,
+            )
+            with anyio.fail_after(trunk.ring_timeout_s):
+                leg.dialog = await leg.ringing.wait_answer()
+            leg.ringing = None
+        except (TimeoutError, CallFailed, CallCancelled, CallEnded, OSError) as exc:
+            log.info(
+                "voice.transfer_out_failed", interaction_id=call.interaction_id, error=str(exc)
+            )
+            await self._hang_up(call, "the outside number did not answer")
+            return
+        answer = leg.dialog.remote_sdp
+        if call.closed or call.leg is not leg or answer is None or not aim(leg.media, answer):
+            await self._hang_up(call, "the transfer went away")
+            return
+        self._bridge(call)
+        log.info("voice.transferred_out", interaction_id=call.interaction_id, number=number)
+        reason = await leg.dialog.wait_ended()
+        if reason == "remote-bye" and call.leg is leg and not call.closed:
+            await self._hang_up(call, "the outside party hung up")
 
     def _end_dial(self, iid: InteractionId) -> None:
         ix = self.rt.center.interactions.get(iid)

@@ -152,7 +152,8 @@ async def resume(
 async def transfer(
     interaction_id: str, body: TransferIn, rt: RuntimeDep, caller: CallerDep
 ) -> ActionOut:
-    """To a queue (`to_queue_id`) or to a named agent (`to_agent_id`): exactly one."""
+    """To a queue (`to_queue_id`), to a named agent (`to_agent_id`), or a call to an outside
+    number (`to_number`, through the trunk; the interaction ends): exactly one."""
     check_handle(caller, rt, InteractionId(interaction_id), body.agent_id)
     return _act(
         rt,
@@ -163,6 +164,7 @@ async def transfer(
             AgentId(body.agent_id),
             to_queue=QueueId(body.to_queue_id) if body.to_queue_id else None,
             to_agent=AgentId(body.to_agent_id) if body.to_agent_id else None,
+            to_number=body.to_number,
         ),
     )
 

@@ -282,6 +282,7 @@ class AgentRef(Strict):
 class TransferIn(AgentRef):
     to_queue_id: Ident | None = None
     to_agent_id: Ident | None = None
+    to_number: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class EndIn(Strict):
