@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from voice_support import (
     voice_center,
 )
 
-from callbridge.adapters.telephony.gateway import VoiceCall
+from callbridge.adapters.telephony.gateway import VoiceCall, VoiceGateway
 from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.media.g711 import ULAW_DECODE, Codec
 from callbridge.adapters.telephony.media.rtp import is_rtcp, parse_rtp
@@ -621,3 +622,99 @@ def test_a_transfer_to_an_outside_number_puts_the_caller_through_the_trunk(
     assert through
     assert reason == "transferred"
     assert transferred["to_number"] == number and transferred["from_agent_id"] == AGENT
+
+
+async def _consulting_call(
+    tmp_path: Path, steps: Callable[[VoiceGateway, InteractionId, VoiceCall], Awaitable[None]]
+) -> tuple[SippResult, list[str], dict[str, object]]:
+    """A caller bridged to the agent's baresip phone, with sipp as the trunk's far end; runs
+    `steps`, then the caller hangs up."""
+    phone_wav = tmp_path / "phone.wav"
+    write_wav(phone_wav, 8000, speech_like(20.0, seed=7))
+    async with (
+        sipp_uas("uas.xml", tmp_path, sipp_timeout=30) as carrier,
+        voice_center(tmp_path, sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port) as center,
+        agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
+    ):
+        voice, rt = center.voice, center.app.runtime
+        await until(
+            lambda: voice.registrations.contacts(USERNAME, voice.endpoint.clock()),
+            what="the phone's registration",
+        )
+        agent_svc.do_login(rt, AgentId(AGENT))
+        agent_svc.do_set_ready(rt, AgentId(AGENT))
+        caller = await RawPeer.open()
+        try:
+            sdp_text = _quiet_caller_sdp(caller.port)
+            async with sip_caller(("127.0.0.1", center.sip_port), sdp_text, user=QUEUE):
+                await until(lambda: len(voice.gateway.calls) == 1, what="the call")
+                (iid,) = voice.gateway.calls
+                vc = voice.gateway.calls[iid]
+                await until(lambda: _bridged(vc), what="the agent's answer")
+                await steps(voice.gateway, iid, vc)
+            result = await carrier.wait()
+        finally:
+            caller.close()
+        stored = rt.store.get_interaction(iid)
+        assert stored is not None
+        kinds = [e.kind for e in rt.store.events(interaction_id=iid)]
+        end: dict[str, object] = {
+            "end_reason": stored.end_reason.value if stored.end_reason else None
+        }
+    return result, kinds, end
+
+
+def test_consult_a_third_party_then_all_three_then_back_to_the_caller(tmp_path: Path) -> None:
+    number = "+15557770000"
+    seen: dict[str, object] = {}
+
+    async def steps(gateway: VoiceGateway, iid: InteractionId, vc: VoiceCall) -> None:
+        await gateway.consult(iid, AgentId(AGENT), number)
+        consult = vc.consult
+        assert consult is not None
+        await until(
+            lambda: vc.leg is not None and vc.leg.media.peer is consult.leg.media,
+            what="the agent talking to the consulted party",
+        )
+        seen["caller_on_hold_music"] = vc.caller_media.playback is not None
+        await gateway.three_way(iid, AgentId(AGENT))
+        await until(lambda: vc.mix is not None and len(vc.mix.participants) == 3, what="mix")
+        seen["three_way"] = True
+        await gateway.cancel_consult(iid, AgentId(AGENT))
+        await until(lambda: _bridged(vc), what="back to the caller")
+        seen["back_to_two"] = vc.mix is None and vc.consult is None
+
+    result, kinds, end = asyncio.run(_consulting_call(tmp_path, steps))
+    assert result.ok, result.describe()
+    assert result.received(f"INVITE sip:{number}@127.0.0.1") == 1
+    assert result.received("BYE") == 1  # the consulted party was hung up on cancel
+    assert seen == {"caller_on_hold_music": True, "three_way": True, "back_to_two": True}
+    assert "interaction_held" in kinds and "interaction_resumed" in kinds
+    assert end == {"end_reason": "completed"}  # the caller and the agent finished the call
+
+
+def test_a_completed_consultation_hands_the_caller_over(tmp_path: Path) -> None:
+    number = "+15557770001"
+    seen: dict[str, object] = {}
+
+    async def steps(gateway: VoiceGateway, iid: InteractionId, vc: VoiceCall) -> None:
+        agent_leg = vc.leg
+        await gateway.consult(iid, AgentId(AGENT), number)
+        consult = vc.consult
+        assert consult is not None
+        await until(lambda: consult.leg.dialog is not None, what="the consulted party")
+        await gateway.complete_consult(iid, AgentId(AGENT))
+        await until(lambda: vc.leg is consult.leg and _bridged(vc), what="the hand-over")
+        seen["caller_with_third_party"] = True
+        seen["agent_leg_hung_up"] = (
+            agent_leg is not None
+            and agent_leg.dialog is not None
+            and agent_leg.dialog.end_reason is not None
+        )
+
+    result, kinds, end = asyncio.run(_consulting_call(tmp_path, steps))
+    assert result.ok, result.describe()
+    assert result.received(f"INVITE sip:{number}@127.0.0.1") == 1  # dialled once, not again
+    assert seen == {"caller_with_third_party": True, "agent_leg_hung_up": True}
+    assert end == {"end_reason": "transferred"}
+    assert kinds.index("interaction_held") < kinds.index("interaction_transferred")

@@ -59,7 +59,7 @@ from callbridge.domain.roster import Roster
 from callbridge.domain.routing.explanation import RoutingDecision, Trigger
 from callbridge.domain.timers import Timer, TimerKind
 
-CALL_LEGS = ("customer", "agent")
+CALL_LEGS = ("customer", "agent", "consult")
 CALL_STAGES = ("ringing", "answered", "busy", "no_answer", "failed")
 
 

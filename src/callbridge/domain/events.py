@@ -168,7 +168,7 @@ class CallProgress(InteractionEvent):
     phone. `stage` is ringing, answered, busy, no_answer or failed; `status` the SIP code."""
 
     kind: ClassVar[str] = "call_progress"
-    leg: str  # customer | agent
+    leg: str  # customer | agent | consult (a party the agent consults)
     stage: str
     status: int | None = None
 

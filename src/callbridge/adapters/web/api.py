@@ -16,6 +16,7 @@ from callbridge.adapters.web import accounts as account_routes
 from callbridge.adapters.web import (
     agents,
     audit,
+    calls,
     crm,
     errors,
     health,
@@ -89,6 +90,6 @@ def create_api(
     app.state.registry = registry
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
-    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings):
+    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings, calls):
         app.include_router(module.router)
     return app
