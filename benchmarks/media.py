@@ -55,7 +55,7 @@ async def serve(calls: int, remotes: list[int]) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    async with MediaEngine("127.0.0.1", (20000, 20000 + 8 * calls + 100)) as engine:
+    async with MediaEngine("127.0.0.1", (44000, 44000 + 8 * calls + 100)) as engine:
         sessions = [await engine.open_session() for _ in range(2 * calls)]
         for session, port in zip(sessions, remotes, strict=True):
             session.set_remote("127.0.0.1", port)
