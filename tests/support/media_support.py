@@ -365,6 +365,15 @@ async def baresip_phone(
     assert shutil.which("baresip"), "baresip is not installed (make setup installs it)"
     sip_port = free_udp_port()
     _write_baresip_config(home, sip_port, source_wav, codec)
+    async with running_baresip(home, sip_port) as phone:
+        yield phone
+
+
+@contextlib.asynccontextmanager
+async def running_baresip(home: Path, sip_port: int) -> AsyncIterator[Baresip]:
+    """Start baresip with the configuration in `home` (listening on `sip_port`), wait until it
+    listens, and stop it (terminate, then kill) at the end."""
+    assert shutil.which("baresip"), "baresip is not installed (make setup installs it)"
     with (home / "baresip.log").open("wb") as log_file:
         proc = await asyncio.create_subprocess_exec(
             "baresip",

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_support import Baresip, free_udp_port
+from media_support import Baresip, free_udp_port, running_baresip
 from pydantic import SecretStr
 
 from callbridge.adapters.telephony.voice import Voice
@@ -124,28 +123,10 @@ async def agent_phone(
 ) -> AsyncIterator[Baresip]:
     """baresip registered as `username` at our registrar, answering every call by itself,
     sending `source_wav` and dumping what it hears."""
-    assert shutil.which("baresip"), "baresip is not installed (make setup installs it)"
     sip_port = free_udp_port()
     _write_config(home, sip_port, registrar_port, source_wav, username, password)
-    with (home / "baresip.log").open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            "baresip",
-            *("-f", str(home)),
-            cwd=home,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-        )
-    try:
-        yield Baresip(sip_port, home, proc)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    async with running_baresip(home, sip_port) as phone:
+        yield phone
 
 
 def _write_config(

@@ -14,11 +14,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callbridge.adapters.web.schemas import QueueCreate
-from callbridge.documents import line_of
+from callbridge.documents import NotYaml, line_of, read_yaml
 from callbridge.domain.channels import Channel
 from callbridge.domain.errors import InvalidInput
 from callbridge.sim.distributions import (
@@ -295,12 +294,9 @@ def load_scenario(path: Path) -> Scenario:
 def parse_scenario(text: str, origin: str = "<scenario>") -> Scenario:
     """Validate a scenario; ScenarioError names the file, the line and the field."""
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"{origin}{line}: not valid YAML: {exc}", field="yaml") from None
+        root, data = read_yaml(text, origin)
+    except NotYaml as exc:
+        raise ScenarioError(str(exc), field="yaml") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{origin}: a scenario is a YAML mapping", field="scenario")
     try:

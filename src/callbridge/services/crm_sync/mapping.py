@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from callbridge.documents import line_of
+from callbridge.documents import NotYaml, line_of, read_yaml
 from callbridge.domain.crm.records import Activity, FieldValue
 from callbridge.domain.errors import InvalidInput
 
@@ -213,13 +212,9 @@ def load_mapping(path: Path) -> FieldMapping:
 
 def parse_mapping(text: str, origin: str = "<mapping>") -> FieldMapping:
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # where the broken construct starts, else where the parser gave up
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise MappingError(f"{origin}{line}: not valid YAML: {exc}", field="yaml") from exc
+        root, data = read_yaml(text, origin)
+    except NotYaml as exc:
+        raise MappingError(str(exc), field="yaml") from exc
     if not isinstance(data, dict):
         raise MappingError(
             f"{origin}: a mapping file is a YAML mapping with `fields`", field="fields"
