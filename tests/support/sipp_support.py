@@ -10,7 +10,6 @@ sipp's built-in scenarios (`uac`, `uas`).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import socket
@@ -39,12 +38,9 @@ _SEPARATOR = re.compile(r"^-{20,} .*$", re.MULTILINE)
 
 
 def require_sipp() -> None:
-    """Skip when sipp is not installed, except under CI (CI=true), where that is a failure."""
-    if shutil.which("sipp") is not None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("sipp is not installed; CI=true requires it (Debian package sip-tester)")
-    pytest.skip("sipp is not installed (Debian package sip-tester)")
+    """Fail when sipp is missing: `make setup` installs it (Debian package sip-tester)."""
+    if shutil.which("sipp") is None:
+        pytest.fail("sipp is not installed; `make setup` installs it (Debian package sip-tester)")
 
 
 @dataclass(frozen=True)
