@@ -29,6 +29,7 @@ from callbridge.adapters.web.api import create_api
 from callbridge.adapters.web.integration import CrmCollector
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
+from callbridge.domain.ivr import FlowBook
 from callbridge.domain.security.accounts import LockoutPolicy
 from callbridge.ports import Crm, PersonalDataHolder
 from callbridge.services.crm_sync.delivery import ActivityLog, DeliveryPolicy, Mapper
@@ -36,6 +37,7 @@ from callbridge.services.crm_sync.lists import Lists
 from callbridge.services.crm_sync.mapping import load_mapping
 from callbridge.services.crm_sync.rules_file import load_rules
 from callbridge.services.crm_sync.screen_pops import ScreenPops
+from callbridge.services.flows import load_book
 from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import AccountPolicy, Accounts
 from callbridge.services.security.crypto import FieldCipher, Keyring, open_cipher
@@ -113,7 +115,8 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
             integration.tasks.append(crm.keep_index)
         voice = None
         if settings.sip_enabled:
-            voice = Voice(settings, runtime, bus, accounts.sip_credentials, new_id)
+            flows = entry_flows(settings)
+            voice = Voice(settings, runtime, bus, accounts.sip_credentials, new_id, flows, crm)
             integration.tasks.append(voice.run)
     except Exception:
         _close_crm(crm)
@@ -149,6 +152,23 @@ class Integration:
     activity_log: ActivityLog | None
     lists: Lists | None
     tasks: list[Callable[[], Coroutine[Any, Any, None]]]
+
+
+def entry_flows(settings: Settings) -> FlowBook | None:
+    """The IVR flows, each checked (a broken one stops the start, naming file, line and node),
+    and every `flow:NAME` entry point naming one of them. A flow's own `numbers` are entry
+    points too, unless the settings send that number elsewhere."""
+    book = load_book([settings.ivr_flows_dir])[0] if settings.ivr_flows_dir is not None else None
+    for number, target in settings.voice_entry_points:
+        if not target.startswith("flow:"):
+            continue
+        name = target.removeprefix("flow:")
+        if book is None or name not in book:
+            where = f"in {settings.ivr_flows_dir}" if book is not None else "(no ivr_flows_dir)"
+            raise SettingsError(
+                f"voice_entry_points: {number!r} starts flow {name!r}, which is not there {where}"
+            )
+    return book
 
 
 def crm_integration(

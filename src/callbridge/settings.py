@@ -183,12 +183,18 @@ class Settings(BaseSettings):
         default=400, ge=1, description="Concurrent calls admitted; above it new calls get 503."
     )
     sip_max_call_rate: float | None = Field(
-        default=200.0, gt=0, description="New calls admitted per second; above it 503."
+        default=100.0, gt=0, description="New calls admitted per second; above it 503."
     )
     voice_entry_points: tuple[tuple[str, str], ...] = Field(
         default=(),
-        description="Called SIP user or number -> the queue its calls enter (a table; kept "
-        "as sorted pairs so settings stay hashable).",
+        description="Called SIP user or number -> the queue its calls enter, or `flow:NAME` "
+        "for an IVR flow from `ivr_flows_dir` (a table; kept as sorted pairs so settings stay "
+        "hashable).",
+    )
+    ivr_flows_dir: Path | None = Field(
+        default=None,
+        description="Directory of IVR flow files (*.yaml), each checked when the server "
+        "starts; entry points name them as `flow:NAME`.",
     )
     sip_trunk_host: str | None = Field(
         default=None, description="The carrier or gateway outbound calls go through."

@@ -17,6 +17,8 @@ from callbridge.app import build
 from callbridge.domain.agents import AgentState
 from callbridge.settings import Settings
 
+FLOWS = Path(__file__).resolve().parents[2] / "examples" / "flows"
+
 
 def run_demo(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -75,6 +77,8 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         "240",
         "--sip-port",
         str(sip_port),
+        "--flows",
+        str(FLOWS),
     )
     assert proc.stdout is not None
     token = None
@@ -106,9 +110,16 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         created_seen = created_seen or any(e["kind"] == "interaction_created" for e in events)
         time.sleep(0.3)
     assert busy_seen and created_seen
-    # the demo answers the phone: a call to sip:demo is taken (and waits with music)
+    # the demo answers the phone: a call to sip:demo is taken, into the demo-phone flow
     answered = asyncio.run(_call_demo(sip_port))
     assert answered.port > 0
+    entered, after = [], 0
+    while page := httpx.get(
+        f"{base}/events", params={"after_id": after, "limit": 1000}, headers=headers, timeout=5
+    ).json():
+        entered += [e["payload"]["flow"] for e in page if e["kind"] == "ivr_entered"]
+        after = page[-1]["id"]
+    assert entered == ["demo-phone"]
     assert httpx.get(f"{base}/queues", timeout=2).status_code == 401
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, "".join(output) + rest

@@ -133,6 +133,7 @@ def every_kind_of_queue() -> list[Queue]:
             service_level_s=30.5,
             max_wait_s=120.0,
             overflow=OverflowAction(OverflowKind.QUEUE, target_queue=Q("basic")),
+            no_agent=OverflowAction(OverflowKind.QUEUE, target_queue=Q("basic")),
             escalation=(
                 RelaxProficiency(10.0, Sk("en"), 3),
                 DropSkill(20.0, Sk("billing")),
@@ -162,6 +163,7 @@ def every_kind_of_queue() -> list[Queue]:
             "Disconnect",
             max_wait_s=300.0,
             overflow=OverflowAction(OverflowKind.DISCONNECT, message="we are closed"),
+            no_agent=OverflowAction(OverflowKind.VOICEMAIL),
         ),
     ]
 

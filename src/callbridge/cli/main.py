@@ -19,6 +19,7 @@ from callbridge.app import App, build
 from callbridge.cli import audit as audit_cli
 from callbridge.cli import certs as certs_cli
 from callbridge.cli import crm as crm_cli
+from callbridge.cli import flow as flow_cli
 from callbridge.cli import keys as keys_cli
 from callbridge.cli import privacy as privacy_cli
 from callbridge.cli import simulate as simulate_cli
@@ -47,6 +48,7 @@ console = Console(stderr=True, soft_wrap=True)
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(certs_cli.app, name="certs")
 app.add_typer(crm_cli.app, name="crm")
+app.add_typer(flow_cli.app, name="flow")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(privacy_cli.app, name="privacy")
 app.add_typer(users_cli.app, name="users")
@@ -150,8 +152,14 @@ def demo(
     sip_port: Annotated[
         int, typer.Option(min=0, max=65535, help="SIP port for real calls (0: no SIP).")
     ] = 5060,
+    flows: Annotated[
+        Path,
+        typer.Option(help="IVR flows for real calls (skipped when the directory is missing)."),
+    ] = Path("examples/flows"),
 ) -> None:
     """A live demo center: 3 queues, 12 simulated agents, a steady flow of customers."""
+    # with the example flows, sip:demo walks the demo-phone flow (its own entry point)
+    flows_dir = flows.resolve() if flows.is_dir() else None
     try:
         settings = load_settings(
             None,
@@ -163,12 +171,16 @@ def demo(
             sip_enabled=sip_port != 0,
             sip_host=host,
             sip_port=sip_port or 5060,
-            voice_entry_points={PHONE_ENTRY: PHONE_QUEUE},
+            voice_entry_points={} if flows_dir else {PHONE_ENTRY: PHONE_QUEUE},
+            ivr_flows_dir=flows_dir,
         )
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     configure_logging("warning", json=False)
-    built = build(settings)
+    try:
+        built = build(settings)
+    except CallbridgeError as exc:  # a flow that does not check names its file and line
+        raise _fail(str(exc)) from None
     try:
         created = seed_demo(built.runtime, built.crm if isinstance(built.crm, BuiltinCrm) else None)
         console.print(f"demo database {'created' if created else 'reused'}: {db.resolve()}")
@@ -195,7 +207,8 @@ def demo(
             console.print(
                 f"Real calls: register a softphone as {PHONE_USER}@{host}:{sip_port} "
                 f"(password {sip_password}) and call sip:{PHONE_ENTRY}@{host}:{sip_port} from "
-                f"another one.\n  Agent '{PHONE_AGENT}' is Ready; after a missed call, make it "
+                f"another one{' (the demo-phone IVR answers first)' if flows_dir else ''}.\n"
+                f"  Agent '{PHONE_AGENT}' is Ready; after a missed call, make it "
                 f"Ready again:\n  curl -X PUT -H 'Authorization: Bearer {token}' -H "
                 f"'content-type: application/json' -d '{{\"state\": \"ready\"}}' "
                 f"{base}/agents/{PHONE_AGENT}/state"

@@ -105,7 +105,13 @@ def seed_demo(rt: Runtime, crm: BuiltinCrm | None = None) -> bool:
     for queue in QUEUES:
         do_save_queue(rt, queue)
     for agent_id, name, skills, chats, groups in AGENTS:
-        capacity = {Channel.VOICE: 1, Channel.CHAT: chats, Channel.EMAIL: 2, Channel.SMS: chats}
+        capacity = {
+            Channel.VOICE: 1,
+            Channel.CHAT: chats,
+            Channel.EMAIL: 2,
+            Channel.SMS: chats,
+            Channel.VOICEMAIL: 1,
+        }
         do_save_agent(
             rt,
             AgentId(agent_id),

@@ -41,7 +41,10 @@ from callbridge.domain.events import (
     InteractionResumed,
     InteractionTransferred,
     InteractionWrappedUp,
+    IvrEntered,
+    IvrFinished,
     OfferMissed,
+    WaitAnnounced,
     WrapUpStarted,
 )
 from callbridge.domain.ids import (
@@ -54,13 +57,28 @@ from callbridge.domain.ids import (
 from callbridge.domain.interactions import EndReason, Interaction
 from callbridge.domain.interactions import InteractionState as S
 from callbridge.domain.live import NO_QUEUE_WRAP_UP, when_waited
-from callbridge.domain.queues import OverflowKind, Queue, WrapUpPolicy
+from callbridge.domain.queues import OverflowAction, OverflowKind, Queue, WrapUpPolicy
 from callbridge.domain.roster import Roster
 from callbridge.domain.routing.explanation import RoutingDecision, Trigger
 from callbridge.domain.timers import Timer, TimerKind
 
 CALL_LEGS = ("customer", "agent", "consult")
 CALL_STAGES = ("ringing", "answered", "busy", "no_answer", "failed")
+# Enum members and values as module names for the steps every interaction takes: an Enum
+# class attribute or `.value` costs a Python call on 3.11 (the simulator feels each one).
+_FRESH, _LIVE = (S.NEW, S.IN_IVR), (S.CONNECTED, S.ON_HOLD)
+_QUEUED, _OFFERED, _CONNECTED, _ENDED, _WRAPPED_UP = (
+    S.QUEUED,
+    S.OFFERED,
+    S.CONNECTED,
+    S.ENDED,
+    S.WRAPPED_UP,
+)
+_BUSY, _WRAP_UP = WorkPhase.BUSY, WorkPhase.WRAP_UP
+_COMPLETED, _ABANDONED = EndReason.COMPLETED, EndReason.ABANDONED
+_CHANNEL_VALUES = {c: c.value for c in Channel}
+_DIRECTION_VALUES = {d: d.value for d in Direction}
+_REASON_VALUES = {r: r.value for r in EndReason}
 
 
 class ContactCenter(Roster):
@@ -88,8 +106,8 @@ class ContactCenter(Roster):
             InteractionCreated(
                 at=now,
                 interaction_id=ix.id,
-                channel=channel.value,
-                direction=direction.value,
+                channel=_CHANNEL_VALUES[channel],
+                direction=_DIRECTION_VALUES[direction],
                 from_address=from_address,
                 to_address=to_address,
                 attached=dict(attached),
@@ -153,7 +171,7 @@ class ContactCenter(Roster):
     ) -> list[Event]:
         ix = self.interaction(interaction_id)
         queue = self.queue(queue_id)
-        if ix.state not in (S.NEW, S.IN_IVR):
+        if ix.state not in _FRESH:
             raise InvalidState(
                 f"interaction {ix.id} is {ix.state.value}, not new", interaction_id=ix.id
             )
@@ -164,14 +182,99 @@ class ContactCenter(Roster):
         self._enter_queue(
             ix, queue, queue.priority if priority is None else priority, "arrival", now, events
         )
+        if queue.no_agent is not None and not self._staffed(queue):  # so still waiting
+            self._overflow(ix, queue, queue.no_agent, "no_agent", now, events)
         return events
+
+    def _staffed(self, queue: Queue) -> bool:
+        """Someone logged in could take this queue's work at some escalation level."""
+        return any(
+            queue.id in levels and self.agents[agent_id].logged_in_at is not None
+            for agent_id, levels in self.index.agent_levels.items()
+        )
+
+    # --- the IVR -----------------------------------------------------------------------------
+
+    def enter_ivr(self, interaction_id: InteractionId, flow: str, now: float) -> list[Event]:
+        """A new interaction goes through an IVR flow before any queue."""
+        ix = self.interaction(interaction_id)
+        if not flow:
+            raise InvalidInput("flow is empty", field="flow")
+        ix.move_to(S.IN_IVR)
+        return [IvrEntered(at=now, interaction_id=ix.id, flow=flow)]
+
+    def finish_ivr(
+        self,
+        interaction_id: InteractionId,
+        flow: str,
+        outcome: str,
+        path: tuple[str, ...],
+        variables: dict[str, str],
+        now: float,
+    ) -> list[Event]:
+        """The flow is done: what it gathered travels with the interaction from now on. Any
+        state changes (enqueue, end) are the caller's next step, in the same change."""
+        ix = self.interaction(interaction_id)
+        if ix.state is not S.IN_IVR:
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}, not in an IVR", interaction_id=ix.id
+            )
+        ix.attached.update(variables)
+        return [
+            IvrFinished(
+                at=now,
+                interaction_id=ix.id,
+                flow=flow,
+                outcome=outcome,
+                path=path,
+                variables=dict(variables),
+            )
+        ]
+
+    def end_in_ivr(
+        self, interaction_id: InteractionId, reason: EndReason, now: float
+    ) -> list[Event]:
+        """The flow finished the call itself: hung up, transferred out, or took a message."""
+        ix = self.interaction(interaction_id)
+        if ix.state is not S.IN_IVR:
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}, not in an IVR", interaction_id=ix.id
+            )
+        events: list[Event] = []
+        self._end(ix, "system", reason, now, events)
+        return events
+
+    def announce_wait(
+        self,
+        interaction_id: InteractionId,
+        position: int,
+        expected_wait_s: float | None,
+        now: float,
+    ) -> list[Event]:
+        """The waiting caller was told their place and expected wait (logged as evidence)."""
+        ix = self.interaction(interaction_id)
+        if ix.state is not S.QUEUED or ix.queue_id is None:
+            raise InvalidState(
+                f"interaction {ix.id} is {ix.state.value}, not queued", interaction_id=ix.id
+            )
+        if position < 1:
+            raise InvalidInput("position starts at 1", field="position")
+        return [
+            WaitAnnounced(
+                at=now,
+                interaction_id=ix.id,
+                queue_id=ix.queue_id,
+                position=position,
+                expected_wait_s=expected_wait_s,
+            )
+        ]
 
     # --- offers ----------------------------------------------------------------------------
 
     def _offered_to(self, interaction_id: InteractionId, agent_id: AgentId) -> Interaction:
         ix = self.interaction(interaction_id)
         self.agent(agent_id)
-        if ix.state is not S.OFFERED or ix.agent_id != agent_id:
+        if ix.state is not _OFFERED or ix.agent_id != agent_id:
             raise InvalidState(
                 f"interaction {ix.id} is not offered to agent {agent_id}",
                 interaction_id=ix.id,
@@ -182,11 +285,11 @@ class ContactCenter(Roster):
     def accept(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
         ix = self._offered_to(interaction_id, agent_id)
         agent = self.agents[agent_id]
-        ix.move_to(S.CONNECTED)
+        ix.move_to(_CONNECTED)
         ix.offer_deadline = None
         if ix.answered_at is None:
             ix.answered_at = now
-        agent.work[ix.id].phase = WorkPhase.BUSY
+        agent.work[ix.id].phase = _BUSY
         return [InteractionConnected(at=now, interaction_id=ix.id, agent_id=agent_id)]
 
     def reject(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
@@ -365,45 +468,47 @@ class ContactCenter(Roster):
         ix = self.interaction(interaction_id)
         if by not in ("customer", "agent", "system"):
             raise InvalidInput("by must be customer, agent or system", field="by")
-        if ix.state is S.ENDED:
+        if ix.state is _ENDED:
             raise InvalidState(f"interaction {ix.id} has already ended", interaction_id=ix.id)
-        if by == "agent" and (
-            agent_id is None or ix.agent_id != agent_id or ix.state not in (S.CONNECTED, S.ON_HOLD)
-        ):
+        if by == "agent" and (agent_id is None or ix.agent_id != agent_id or ix.state not in _LIVE):
             raise InvalidState(
                 f"agent {agent_id} is not connected to {ix.id}",
                 interaction_id=ix.id,
                 agent_id=agent_id,
             )
         events: list[Event] = []
-        connected = ix.state in (S.CONNECTED, S.ON_HOLD)
-        self._end(ix, by, EndReason.COMPLETED if connected else EndReason.ABANDONED, now, events)
+        connected = ix.state in _LIVE
+        self._end(ix, by, _COMPLETED if connected else _ABANDONED, now, events)
         return events
 
     def _end(
         self, ix: Interaction, by: str, reason: EndReason, now: float, events: list[Event]
     ) -> None:
-        if ix.state is S.QUEUED:
+        if ix.state is _QUEUED:
             self.index.remove_waiting(ix)
         was = ix.state
         agent = self.agents.get(ix.agent_id) if ix.agent_id is not None else None
-        ix.move_to(S.ENDED)
+        ix.move_to(_ENDED)
         ix.ended_at, ix.end_reason = now, reason
         events.append(
             InteractionEnded(
-                at=now, interaction_id=ix.id, by=by, reason=reason.value, agent_id=ix.agent_id
+                at=now,
+                interaction_id=ix.id,
+                by=by,
+                reason=_REASON_VALUES[reason],
+                agent_id=ix.agent_id,
             )
         )
         if agent is None:
             self._close(ix)
             return
-        if was is S.OFFERED:
+        if was is _OFFERED:
             ix.agent_id, ix.offer_deadline = None, None
             self._close(ix)
             self._remove_work(agent, ix, now, events)
             return
         ix.last_agent_id = agent.id
-        agent.work[ix.id].phase = WorkPhase.WRAP_UP
+        agent.work[ix.id].phase = _WRAP_UP
         policy = self._wrap_up_policy(ix)
         if not (policy.duration_s or policy.disposition_required or policy.notes_required):
             events.append(
@@ -455,7 +560,7 @@ class ContactCenter(Roster):
         now: float,
         events: list[Event],
     ) -> None:
-        ix.move_to(S.WRAPPED_UP)
+        ix.move_to(_WRAPPED_UP)
         ix.disposition, ix.notes, ix.agent_id, ix.wrap_up_deadline = disposition, notes, None, None
         events.append(
             InteractionWrappedUp(
@@ -502,9 +607,10 @@ class ContactCenter(Roster):
             elif (
                 ix.callback_number is None
                 and queue.max_wait_s is not None
+                and queue.overflow is not None
                 and at - (ix.queue_entered_at or 0.0) >= queue.max_wait_s
             ):  # the queue's max wait may have changed, or gone, since the timer was set
-                self._overflow(ix, queue, at, events)
+                self._overflow(ix, queue, queue.overflow, "max_wait", at, events)
 
     def _escalate(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
         assert ix.queue_entered_at is not None
@@ -543,9 +649,15 @@ class ContactCenter(Roster):
             self.timers.add(at, TimerKind.ESCALATION, ix.id, ix.seq)
         self.dispatch_interaction(ix, now, events)
 
-    def _overflow(self, ix: Interaction, queue: Queue, now: float, events: list[Event]) -> None:
-        action = queue.overflow
-        assert action is not None
+    def _overflow(
+        self,
+        ix: Interaction,
+        queue: Queue,
+        action: OverflowAction,
+        cause: str,
+        now: float,
+        events: list[Event],
+    ) -> None:
         events.append(
             InteractionOverflowed(
                 at=now,
@@ -554,6 +666,7 @@ class ContactCenter(Roster):
                 action=action.kind.value,
                 target_queue_id=action.target_queue,
                 message=action.message,
+                cause=cause,
             )
         )
         if action.kind is OverflowKind.QUEUE:

@@ -8,6 +8,7 @@ class Channel(StrEnum):
     CHAT = "chat"
     EMAIL = "email"
     SMS = "sms"
+    VOICEMAIL = "voicemail"  # a message a caller left, routed like any other work
 
 
 class Direction(StrEnum):
@@ -20,4 +21,5 @@ DEFAULT_CAPACITY: dict[Channel, int] = {
     Channel.CHAT: 3,
     Channel.EMAIL: 2,
     Channel.SMS: 3,
+    Channel.VOICEMAIL: 1,
 }

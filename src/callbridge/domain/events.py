@@ -153,12 +153,44 @@ class InteractionOverflowed(InteractionEvent):
     action: str
     target_queue_id: QueueId | None = None
     message: str | None = None
+    cause: str = "max_wait"  # max_wait: waited too long | no_agent: nobody logged in could serve it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallbackRequested(InteractionEvent):
     kind: ClassVar[str] = "callback_requested"
     number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrEntered(InteractionEvent):
+    """A call went into an IVR flow before any queue."""
+
+    kind: ClassVar[str] = "ivr_entered"
+    flow: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrFinished(InteractionEvent):
+    """The flow is done with the call: `outcome` is queue, voicemail, transfer or hangup;
+    `path` the nodes it went through; `variables` what it gathered, now attached."""
+
+    kind: ClassVar[str] = "ivr_finished"
+    flow: str
+    outcome: str
+    path: tuple[str, ...]
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitAnnounced(InteractionEvent):
+    """The waiting caller was told their place in line and the expected wait (None: unknown,
+    nobody who could answer is logged in)."""
+
+    kind: ClassVar[str] = "wait_announced"
+    queue_id: QueueId
+    position: int
+    expected_wait_s: float | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +248,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InteractionEscalated,
         InteractionOverflowed,
         CallbackRequested,
+        IvrEntered,
+        IvrFinished,
+        WaitAnnounced,
         CallProgress,
         InteractionEnded,
         WrapUpStarted,

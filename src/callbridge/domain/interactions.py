@@ -40,7 +40,8 @@ class EndReason(StrEnum):
     ABANDONED = "abandoned"  # the customer left before reaching an agent
     VOICEMAIL = "voicemail"
     DISCONNECTED = "disconnected"  # overflow: disconnect with a message
-    TRANSFERRED = "transferred"  # the agent put the caller through to an outside number
+    TRANSFERRED = "transferred"  # put through to an outside number (by an agent or a flow)
+    SELF_SERVICE = "self_service"  # the IVR flow finished the call itself (closed, hang-up node)
 
 
 @dataclass(slots=True, eq=False)

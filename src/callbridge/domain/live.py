@@ -29,6 +29,11 @@ from callbridge.domain.timers import TimerKind, Timers
 
 DEFAULT_OFFER_TIMEOUT_S = 15.0
 NO_QUEUE_WRAP_UP = WrapUpPolicy(duration_s=0.0)
+# Enum members as module names: an Enum class attribute costs a Python call on 3.11, and
+# these run several times per interaction.
+_QUEUED, _OFFERED, _ENDED = S.QUEUED, S.OFFERED, S.ENDED
+_RESERVED = WorkPhase.RESERVED
+_OFFER_TIMEOUT, _WRAP_UP_END = TimerKind.OFFER_TIMEOUT, TimerKind.WRAP_UP_END
 
 
 def when_waited(entered: float, wait: float) -> float:
@@ -99,18 +104,17 @@ class LiveState:
     def next_deadline(self) -> float | None:
         """The next deadline that can still matter. Timers made void since they were set (an
         offer accepted, a wrap-up finished, a wait ended) are dropped rather than woken for."""
-        self.timers.drop_void(self._timer_live)
-        return self.timers.next_at()
+        return self.timers.next_live(self._timer_live)
 
     def _timer_live(self, kind: TimerKind, interaction_id: InteractionId, token: int) -> bool:
         ix = self.interactions.get(interaction_id)
         if ix is None:
             return False
-        if kind is TimerKind.OFFER_TIMEOUT:
-            return ix.state is S.OFFERED and ix.version == token
-        if kind is TimerKind.WRAP_UP_END:
-            return ix.state is S.ENDED and ix.version == token
-        return ix.state is S.QUEUED and ix.seq == token
+        if kind is _OFFER_TIMEOUT:
+            return ix.state is _OFFERED and ix.version == token
+        if kind is _WRAP_UP_END:
+            return ix.state is _ENDED and ix.version == token
+        return ix.state is _QUEUED and ix.seq == token
 
     def _set_presence(
         self, agent: Agent, presence: Presence, reason: str | None, now: float
@@ -130,7 +134,7 @@ class LiveState:
         now: float,
         events: list[Event],
     ) -> None:
-        ix.move_to(S.QUEUED)
+        ix.move_to(_QUEUED)
         ix.queue_id, ix.priority, ix.seq = queue.id, priority, self.next_seq
         ix.queue_entered_at, ix.escalation_level, ix.agent_id = now, 0, None
         self.next_seq += 1
@@ -172,6 +176,8 @@ class LiveState:
             self._offer(ix, self.agents[decision.agent_id], decision, now, events)
 
     def _dispatch_agent(self, agent: Agent, now: float, events: list[Event]) -> None:
+        if not self.index.waiting_total:  # nothing to pick from: pick_interaction finds none
+            return
         while agent.is_available():
             decision = pick_interaction(self.index, self.interactions, agent, now)
             if decision is None:
@@ -186,16 +192,16 @@ class LiveState:
         now: float,
         events: list[Event],
     ) -> None:
-        if ix.state is S.QUEUED:
+        if ix.state is _QUEUED:
             self.index.remove_waiting(ix)
-        ix.move_to(S.OFFERED)
+        ix.move_to(_OFFERED)
         queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
         ix.agent_id = agent.id
         ix.offer_deadline = now + (queue.offer_timeout_s if queue else DEFAULT_OFFER_TIMEOUT_S)
         if queue is not None:
             self._last_ordinal[queue.id] = agent.ordinal
-        self._add_work(agent, ix, WorkPhase.RESERVED, now)
-        self.timers.add(ix.offer_deadline, TimerKind.OFFER_TIMEOUT, ix.id, ix.version)
+        self._add_work(agent, ix, _RESERVED, now)
+        self.timers.add(ix.offer_deadline, _OFFER_TIMEOUT, ix.id, ix.version)
         events.append(
             InteractionOffered(
                 at=now,

@@ -135,6 +135,8 @@ class Queue:
     service_level_s: float = 20.0
     max_wait_s: float | None = None
     overflow: OverflowAction | None = None
+    # What happens to an arrival when no logged-in agent could ever take it (at any level).
+    no_agent: OverflowAction | None = None
     escalation: tuple[EscalationStep, ...] = ()
     strategy: Strategy = Strategy.LONGEST_IDLE
     offer_timeout_s: float = 15.0
@@ -164,10 +166,23 @@ class Queue:
             raise InvalidInput("max_wait_s and overflow go together", field="overflow")
         if self.overflow is not None and self.overflow.target_queue == self.id:
             raise InvalidInput("a queue cannot overflow into itself", field="overflow.target_queue")
+        if self.no_agent is not None and self.no_agent.target_queue == self.id:
+            raise InvalidInput(
+                "a queue cannot send its no-agent calls to itself", field="no_agent.target_queue"
+            )
         levels, starts = _build_levels(self.requirements, self.escalation)
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "level_starts", starts)
         object.__setattr__(self, "level_texts", tuple(r.describe() for r in levels))
+
+    @property
+    def sends_to(self) -> frozenset[QueueId]:
+        """The queues this one sends work to (overflow, no agent)."""
+        return frozenset(
+            a.target_queue
+            for a in (self.overflow, self.no_agent)
+            if a is not None and a.target_queue is not None
+        )
 
     def level_at(self, waited_s: float) -> int:
         """The escalation level of an interaction that has waited `waited_s` in this queue.
@@ -175,10 +190,15 @@ class Queue:
         Never below 0: a wait read on a clock behind the entry is negative, and level -1 would
         index levels[-1], the widest level, where it should be the first.
         """
-        return max(0, bisect.bisect_right(self.level_starts, waited_s) - 1)
+        starts = self.level_starts
+        if len(starts) == 1:  # no escalation: most queues, on every routing decision
+            return 0
+        return max(0, bisect.bisect_right(starts, waited_s) - 1)
 
     def next_level_after(self, waited_s: float) -> float | None:
         """The wait at which the next escalation level starts, if any."""
+        if len(self.level_starts) == 1:
+            return None
         i = max(1, bisect.bisect_right(self.level_starts, waited_s))  # as level_at: never below 0
         return self.level_starts[i] if i < len(self.level_starts) else None
 

@@ -94,12 +94,7 @@ def _restore_queues(center: ContactCenter, queues: list[Queue]) -> None:
     pending = list(queues)
     while pending:
         ready = [
-            q
-            for q in pending
-            if q.overflow is None
-            or q.overflow.target_queue is None
-            or q.overflow.target_queue in center.queues
-            or q.overflow.target_queue not in ids
+            q for q in pending if all(t in center.queues or t not in ids for t in q.sends_to)
         ] or pending[:1]
         for queue in ready:
             center.index.set_queue(queue)

@@ -23,8 +23,8 @@ class Roster(LiveState):
     # --- configuration ---------------------------------------------------------------------
 
     def save_queue(self, queue: Queue, now: float) -> list[Event]:
-        if queue.overflow is not None and queue.overflow.target_queue is not None:
-            self.queue(queue.overflow.target_queue)
+        for target in sorted(queue.sends_to):
+            self.queue(target)
         self.index.set_queue(queue)
         events: list[Event] = [QueueSaved(at=now, queue_id=queue.id, name=queue.name)]
         for iid in list(self.index.waiting_in(queue.id)):
@@ -42,7 +42,7 @@ class Roster(LiveState):
                 f"queue {queue_id} still has interactions waiting", queue_id=queue_id
             )
         for other in self.queues.values():
-            if other.overflow is not None and other.overflow.target_queue == queue_id:
+            if queue_id in other.sends_to:
                 raise InvalidState(f"queue {other.id} overflows into {queue_id}", queue_id=queue_id)
         self.index.remove_queue(queue_id)
         return [QueueRemoved(at=now, queue_id=queue_id)]

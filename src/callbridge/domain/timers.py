@@ -47,12 +47,16 @@ class Timers:
     def next_at(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
-    def drop_void(self, live: Callable[[TimerKind, InteractionId, int], bool]) -> None:
-        """Drop timers from the front while `live(kind, interaction, token)` says they are void,
-        so the next deadline is one that can still matter."""
+    def next_live(self, live: Callable[[TimerKind, InteractionId, int], bool]) -> float | None:
+        """When the first timer falls due that `live(kind, interaction, token)` says can still
+        matter; void ones in front of it are dropped on the way."""
         heap = self._heap
-        while heap and not live(heap[0][2], heap[0][3], heap[0][4]):
+        while heap:
+            at, _, kind, interaction_id, token = heap[0]
+            if live(kind, interaction_id, token):
+                return at
             heapq.heappop(heap)
+        return None
 
     def __len__(self) -> int:
         return len(self._heap)

@@ -21,11 +21,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from callbridge.domain.center import ContactCenter
-from callbridge.domain.channels import Channel
 from callbridge.domain.events import Event, InteractionOffered
 from callbridge.domain.ids import AgentId, GroupName, InteractionId, QueueId, SkillId
 from callbridge.domain.interactions import InteractionState
@@ -37,6 +37,7 @@ from callbridge.sim.scenario import Scenario
 # heap entry kinds, in the order ties at one instant are handled
 _SHIFT_START, _ARRIVAL, _ANSWER, _HANG_UP, _ABANDON, _SHIFT_END = range(6)
 _QUEUED, _OFFERED = InteractionState.QUEUED, InteractionState.OFFERED
+_INF = math.inf
 _CALLER = "+15550000000"
 _ENTRY = "+18005550100"
 
@@ -55,14 +56,20 @@ class ReplicationResult:
 class _ArrivalProcess:
     """Poisson arrivals at a piecewise-constant rate, by inverting the cumulative rate."""
 
-    __slots__ = ("_i", "_steps", "_unit", "now")
+    __slots__ = ("_constant", "_i", "_steps", "_unit", "now")
 
     def __init__(self, steps: list[tuple[float, float]], unit: Stream, start: float) -> None:
         self._steps, self._unit, self._i, self.now = steps, unit, 0, start
+        # one step at a positive rate: the loop below always takes its first branch
+        self._constant = steps[0][1] if len(steps) == 1 and steps[0][1] > 0 else 0.0
 
     def next(self, end: float) -> float | None:
         """The next arrival time before `end`, or None."""
         need = self._unit()
+        if self._constant:
+            t = self.now + need / self._constant
+            self.now = t
+            return t if t < end else None
         t, steps, i = self.now, self._steps, self._i
         while True:
             rate = steps[i][1]
@@ -87,7 +94,8 @@ class Simulation:
         self.scenario = scenario
         gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds.spawn(4)]
         arrival_gen, handle_gen, patience_gen, ring_gen = gens
-        self._streams: list[tuple[QueueId, Channel, _ArrivalProcess, Stream, Stream]] = []
+        # per arrival stream: what arrives (the same each time), when, handle time, patience
+        self._streams: list[tuple[NewInteraction, _ArrivalProcess, Stream, Stream]] = []
         unit = exponential(1.0)
         arrival_seeds = np.random.SeedSequence(arrival_gen.integers(2**63)).spawn(
             len(scenario.arrivals)
@@ -106,8 +114,7 @@ class Simulation:
             )
             self._streams.append(
                 (
-                    QueueId(spec.queue),
-                    spec.channel,
+                    NewInteraction(spec.channel, _CALLER, _ENTRY, QueueId(spec.queue)),
                     process,
                     _stream(spec.handle_time.build(base_dir), h_seed),
                     _stream(spec.patience.build(base_dir), p_seed),
@@ -125,8 +132,11 @@ class Simulation:
             count_from=scenario.count_from_s,
             count_until=scenario.end_s,
         )
-        self._heap: list[tuple[float, int, int, str, str]] = []
+        # (at, seq, kind, a, b): a and b are the arrival stream's index, or the interaction and
+        # the agent, as the kind says
+        self._heap: list[tuple[float, int, int, Any, Any]] = []
         self._seq = 0
+        self._end_s = scenario.end_s
         self._handle: dict[str, float] = {}
         self._leaving: set[AgentId] = set()
         self.events = 0
@@ -134,7 +144,7 @@ class Simulation:
 
     # --- set-up ----------------------------------------------------------------------------
 
-    def _push(self, at: float, kind: int, a: str = "", b: str = "") -> None:
+    def _push(self, at: float, kind: int, a: object = "", b: object = "") -> None:
         self._seq += 1
         heapq.heappush(self._heap, (at, self._seq, kind, a, b))
 
@@ -161,24 +171,26 @@ class Simulation:
                     self._push(float(shift.end), _SHIFT_END, agent_id)
                 if not group.shifts:
                     self._push(begin, _SHIFT_START, agent_id)
-        for index, (_, _, process, _, _) in enumerate(self._streams):
-            at = process.next(self.scenario.end_s)
+        for index, (_, process, _, _) in enumerate(self._streams):
+            at = process.next(self._end_s)
             if at is not None:
-                self._push(at, _ARRIVAL, str(index))
+                self._push(at, _ARRIVAL, index)
 
     # --- the run ---------------------------------------------------------------------------
 
     def run(self, progress: Progress | None = None) -> ReplicationResult:
         self._configure()
         heap, center = self._heap, self.center
+        next_deadline, pop = center.next_deadline, heapq.heappop
+        arrive, answer, hang_up = self._arrive, self._answer, self._hang_up
         begin, end = self.scenario.begin_s, self.scenario.end_s
         span = end - begin
-        next_report = begin
+        next_report = begin if progress is not None else math.inf
         now = begin
         while True:
-            deadline = center.next_deadline()
+            deadline = next_deadline()
             if heap and (deadline is None or heap[0][0] < deadline):
-                now, _, kind, a, b = heapq.heappop(heap)
+                now, _, kind, a, b = pop(heap)
             elif deadline is not None:
                 now = deadline
                 self._tell(center.tick(now))
@@ -186,21 +198,23 @@ class Simulation:
                 continue
             else:
                 break
-            if progress is not None and now >= next_report:
+            if now >= next_report:
+                assert progress is not None
                 progress(min((now - begin) / span, 1.0))
                 next_report = now + span / 200
+            # the common kinds first; the heap holds the ids as the center knows them
             if kind == _ARRIVAL:
-                self._arrive(int(a), now)
+                arrive(a, now)
             elif kind == _ANSWER:
-                self._answer(InteractionId(a), AgentId(b), now)
+                answer(a, b, now)
             elif kind == _HANG_UP:
-                self._hang_up(InteractionId(a), AgentId(b), now)
+                hang_up(a, b, now)
             elif kind == _ABANDON:
-                self._abandon(InteractionId(a), now)
+                self._abandon(a, now)
             elif kind == _SHIFT_START:
-                self._shift_start(AgentId(a), now)
+                self._shift_start(a, now)
             else:
-                self._shift_end(AgentId(a), now)
+                self._shift_end(a, now)
         if progress is not None:
             progress(1.0)
         report = self.collector.report(until=max(now, end))
@@ -217,26 +231,28 @@ class Simulation:
         """Every event goes to the KPIs; an offer rings the agent's phone."""
         self.center.closed.clear()  # the server stores these; a simulation keeps no history
         self.events += len(events)
-        observe = self.collector.observe
+        self.collector.observe_all(events)
         for event in events:
-            observe(event)
             if type(event) is InteractionOffered:
                 ring = 0.0 if self._ring_zero else self._ring()
-                self._push(event.at + ring, _ANSWER, event.interaction_id, event.agent_id)
+                self._seq += 1
+                heapq.heappush(
+                    self._heap,
+                    (event.at + ring, self._seq, _ANSWER, event.interaction_id, event.agent_id),
+                )
 
     def _arrive(self, index: int, now: float) -> None:
-        queue_id, channel, process, handle, patience = self._streams[index]
+        new, process, handle, patience = self._streams[index]
         self.arrivals += 1
         iid = InteractionId(str(self.arrivals))
-        new = NewInteraction(channel, _CALLER, _ENTRY, queue_id)
         self._handle[iid] = handle()
         self._tell(arrival(new, iid)(self.center, now))
         wait = patience()
-        if wait < math.inf:
+        if wait < _INF:
             self._push(now + wait, _ABANDON, iid)
-        at = process.next(self.scenario.end_s)
+        at = process.next(self._end_s)
         if at is not None:
-            self._push(at, _ARRIVAL, str(index))
+            self._push(at, _ARRIVAL, index)
 
     def _answer(self, iid: InteractionId, agent_id: AgentId, now: float) -> None:
         ix = self.center.interactions.get(iid)

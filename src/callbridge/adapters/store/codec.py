@@ -74,7 +74,8 @@ def from_datetime(value: datetime) -> float:
 
 
 def to_json(value: object) -> JsonValue:
-    """A JSON-ready copy: enums become their values, tuples and sets lists, keys strings."""
+    """A JSON-ready copy: enums become their values, tuples and sets lists, keys strings,
+    dataclass instances objects of their fields (as `dataclasses.asdict` would)."""
     if isinstance(value, Enum):
         return to_json(value.value)
     if value is None or isinstance(value, str | bool | int):
@@ -96,6 +97,8 @@ def to_json(value: object) -> JsonValue:
                 raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
             out[key] = to_json(v)
         return out
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
 
 
@@ -168,6 +171,7 @@ def queue_config(queue: Queue) -> JsonObject:
         "service_level_s": queue.service_level_s,
         "max_wait_s": queue.max_wait_s,
         "overflow": None if queue.overflow is None else _overflow_json(queue.overflow),
+        "no_agent": None if queue.no_agent is None else _overflow_json(queue.no_agent),
         "escalation": [_step_json(step) for step in queue.escalation],
         "strategy": queue.strategy.value,
         "offer_timeout_s": queue.offer_timeout_s,
@@ -216,6 +220,7 @@ def queue_from_config(queue_id: str, name: str, config: object) -> Queue:
             SkillRequirement(SkillId(r.text("skill")), r.integer("min_proficiency"))
         )
     overflow = c.child("overflow")
+    no_agent = c.child("no_agent")  # absent from queues stored before it existed
     wrap_up = c.child("wrap_up")
     return Queue(
         id=QueueId(queue_id),
@@ -225,6 +230,7 @@ def queue_from_config(queue_id: str, name: str, config: object) -> Queue:
         service_level_s=c.number("service_level_s"),
         max_wait_s=c.opt_number("max_wait_s"),
         overflow=None if overflow is None else _overflow_from(overflow),
+        no_agent=None if no_agent is None else _overflow_from(no_agent),
         escalation=tuple(
             _step_from(_Reader(item, f"{where}.escalation[{i}]"))
             for i, item in enumerate(c.array("escalation"))
@@ -439,8 +445,9 @@ def event_record(event: Event) -> EventRecord:
     The agent is the one the event is about, or else the one who transferred it; the queue is the
     one it is about, or else the one it was transferred to.
     """
-    fields = dataclasses.asdict(event)
-    fields.pop("at")
+    # not dataclasses.asdict: its deep copy costs more than the rest of the record, and
+    # to_json copies anyway
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "at"}
     payload = to_json(fields)
     assert isinstance(payload, dict)
     return EventRecord(

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Insert, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callbridge.adapters.store.engine import write_transaction
@@ -104,8 +105,13 @@ def enqueue(
         }
         for a in activities
     ]
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    conn.execute(insert(crm_outbox).on_conflict_do_nothing(index_elements=["interaction_id"]), rows)
+    conn.execute(_enqueue_statement(conn.dialect.name), rows)
+
+
+@cache  # one statement per dialect, built once (see rows.upsert_statement)
+def _enqueue_statement(dialect: str) -> Insert:
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert(crm_outbox).on_conflict_do_nothing(index_elements=["interaction_id"])
 
 
 class Outbox:

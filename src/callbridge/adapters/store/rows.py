@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,13 +39,29 @@ def first_line(exc: BaseException) -> str:
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert, or update the row with the same primary key. The last of duplicate rows wins."""
-    key = [c.name for c in table.primary_key.columns]
-    unique = list({tuple(row[k] for k in key): row for row in rows}.values())
-    if not unique:
+    if not rows:
         return
-    dialect = conn.dialect.name
+    key = primary_key(table)
+    unique = list({tuple(row[k] for k in key): row for row in rows}.values())
+    conn.execute(upsert_statement(conn.dialect.name, table), unique)
+
+
+@cache
+def primary_key(table: Table) -> tuple[str, ...]:
+    """The names of `table`'s primary-key columns."""
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+# Memoised, not state: a statement is a pure function of a dialect's name and a table, both
+# fixed for the life of the process (every table is a constant of `tables`), so each is built
+# once. Building one costs more than running it (a proxy per column for `excluded`), and the
+# same object also keeps its SQL cache key, so SQLAlchemy finds the compiled form at once.
+@cache
+def upsert_statement(dialect: str, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE SET every other column."""
     if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - make_engine allows only these
         raise StorageError(f"no upsert for database {dialect!r}", dialect=dialect)
+    key = primary_key(table)
     stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), unique)
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)

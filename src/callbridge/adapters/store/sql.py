@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select
 
 from callbridge.adapters.store import codec, outbox
 from callbridge.adapters.store.audit import append_audit
@@ -116,10 +116,10 @@ class SqlStore:
         if not latest:
             return
         upsert(conn, agents, [codec.agent_row(a) for a in latest.values()])
-        conn.execute(delete(agent_skills).where(agent_skills.c.agent_id.in_(latest)))
+        conn.execute(_DELETE_SKILLS, [{"agent_id": agent_id} for agent_id in latest])
         skill_rows = [row for a in latest.values() for row in codec.agent_skill_rows(a)]
         if skill_rows:
-            conn.execute(insert(agent_skills), skill_rows)
+            conn.execute(_INSERT_SKILLS, skill_rows)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -256,13 +256,24 @@ class SqlStore:
 
 _check_protocol: type[Store] = SqlStore
 
+# The statements every commit runs, built once: building one costs about what running it does,
+# and a statement object that is reused keeps its cache key, so its compiled form is found at
+# once. (Upserts are kept the same way, by `rows.upsert_statement`.) The skills are deleted by
+# an executemany of `agent_id = ?`, not one `IN (...)`: an expanding IN is re-rendered on every
+# execution, which costs more than the delete.
+_DELETE_SKILLS = delete(agent_skills).where(agent_skills.c.agent_id == bindparam("agent_id"))
+_INSERT_SKILLS = insert(agent_skills)
+# One statement for a batch of events; RETURNING in the order the rows were given.
+_INSERT_EVENTS = insert(interaction_events).returning(
+    interaction_events.c.id, sort_by_parameter_order=True
+)
+
 
 def _append_events(
     conn: Connection, records: list[codec.EventRecord], cipher: FieldCipher
 ) -> list[StoredEvent]:
     if not records:
         return []
-    log = interaction_events
     rows = [
         {
             "at": r.at,
@@ -274,9 +285,7 @@ def _append_events(
         }
         for r in records
     ]
-    # One statement for the batch; RETURNING in the order the rows were given.
-    stmt = insert(log).returning(log.c.id, sort_by_parameter_order=True)
-    ids = conn.execute(stmt, rows).scalars().all()
+    ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
     return [
         StoredEvent(
             id=event_id,

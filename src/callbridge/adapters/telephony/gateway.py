@@ -48,11 +48,13 @@ from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import InteractionState
 from callbridge.ports import StoredEvent
 from callbridge.services import interactions as svc
+from callbridge.services import ivr
 
 if TYPE_CHECKING:
     pass
 
 from callbridge.adapters.telephony.consultation import Consulting
+from callbridge.adapters.telephony.journey import VOICEMAIL_MAX_S, Journey
 from callbridge.adapters.telephony.legs import (
     INTERACTION_HEADER,
     AgentLeg,
@@ -64,15 +66,17 @@ from callbridge.adapters.telephony.legs import (
     recording_path,
     source_target,
 )
-from callbridge.adapters.telephony.outbound import Outbound
 from callbridge.adapters.telephony.supervision import Supervision
 
 log = structlog.get_logger(__name__)
 
+FLOW_PREFIX = "flow:"  # an entry point that starts an IVR flow, not a queue
+GOODBYE = "We cannot take your call now. Please call again later. Goodbye."
+
 __all__ = ["Trunk", "VoiceCall", "VoiceGateway", "recording_path"]
 
 
-class VoiceGateway(Supervision, Consulting, Outbound):
+class VoiceGateway(Supervision, Consulting, Journey):
     async def run(self) -> None:
         """Follow the ACD's events until cancelled."""
         async with anyio.create_task_group() as tg:
@@ -88,8 +92,13 @@ class VoiceGateway(Supervision, Consulting, Outbound):
 
     async def on_invite(self, call: IncomingCall) -> None:
         callee = call.callee.uri.user or ""
-        queue = self.entry_points.get(callee)
-        if queue is None:
+        target = self.entry_points.get(callee)
+        if target is None and self.flows is not None and (named := self.flows.flow_for(callee)):
+            target = FLOW_PREFIX + named
+        flow = (
+            target.removeprefix(FLOW_PREFIX) if target and target.startswith(FLOW_PREFIX) else None
+        )
+        if target is None or (flow is not None and (self.flows is None or flow not in self.flows)):
             await call.reject(404, "No such entry point")
             return
         if call.offer is None:
@@ -110,29 +119,37 @@ class VoiceGateway(Supervision, Consulting, Outbound):
             session.close()
             return
         number = caller_number(call)
+        attached = {"sip_call_id": call.call_id[:200]}
         try:
-            stored = svc.do_create_interaction(
-                self.rt,
-                svc.NewInteraction(
-                    channel=Channel.VOICE,
-                    from_address=number,
-                    to_address=callee,
-                    queue_id=QueueId(queue),
-                    attached={"sip_call_id": call.call_id[:200]},
-                ),
-            )
+            if flow is not None:
+                stored = ivr.do_arrive_in_ivr(self.rt, flow, number, callee, attached)
+            else:
+                stored = svc.do_create_interaction(
+                    self.rt,
+                    svc.NewInteraction(
+                        channel=Channel.VOICE,
+                        from_address=number,
+                        to_address=callee,
+                        queue_id=QueueId(target),
+                        attached=attached,
+                    ),
+                )
         except CallbridgeError as exc:
-            log.error("voice.create_failed", error=exc.message, queue=queue)
+            log.error("voice.create_failed", error=exc.message, entry_point=target)
             await dialog.bye()
             session.close()
             return
         iid = InteractionId(str(stored[0].interaction_id))
-        voice = VoiceCall(iid, dialog, session, number)
+        voice = VoiceCall(iid, dialog, session, number, called=callee)
+        session.on_dtmf(voice.keypad.press)
         self.calls[iid] = voice
+        log.info("voice.call_in", interaction_id=iid, caller=number, entry_point=target)
+        if flow is not None:
+            await self._journey(voice, flow)
+            return
         ix = self.rt.center.interactions.get(iid)
         if ix is not None and ix.state is InteractionState.QUEUED:
             session.play(self.music, loop=True)
-        log.info("voice.call_in", interaction_id=iid, caller=number, queue=queue)
         # the offer may have come already (an agent was free): its event ran before we knew
         # the call; ring now
         if ix is not None and ix.state is InteractionState.OFFERED and ix.agent_id is not None:
@@ -143,15 +160,22 @@ class VoiceGateway(Supervision, Consulting, Outbound):
 
     def _on_event(self, event: StoredEvent) -> None:
         iid = event.interaction_id
+        kind = event.kind
+        if iid is not None:
+            self._time_handling(event, iid)
         call = self.calls.get(iid) if iid is not None else None
-        if call is None and iid is not None and is_dial(event):
-            if event.agent_id is not None:
+        if call is None and iid is not None and kind == "interaction_offered":
+            ix = self.rt.center.interactions.get(iid)
+            if is_dial(event) and event.agent_id is not None:
                 self._spawn(self._dial_out(iid, event.agent_id))
+            elif ix is not None and ix.channel is Channel.VOICE and ix.callback_number:
+                self._spawn(self._call_back(iid))
             return
         if call is None or call.closed:
             return
-        kind = event.kind
-        if kind == "interaction_offered" and event.agent_id is not None:
+        if kind == "interaction_overflowed":
+            self._overflowed(call, event)
+        elif kind == "interaction_offered" and event.agent_id is not None:
             self._spawn(self._ring(call, event.agent_id))
         elif kind == "offer_missed":
             self._spawn(self._stop_ringing(call))
@@ -171,7 +195,34 @@ class VoiceGateway(Supervision, Consulting, Outbound):
             else:
                 self._spawn(self._drop_agent(call, play_music=True))
         elif kind == "interaction_ended" and call.outside is None:
-            self._spawn(self._hang_up(call, "ended"))
+            if call.voicemail_queue is not None:
+                queue, call.voicemail_queue = call.voicemail_queue, None
+                self._spawn(self._take_message(call, queue, (), VOICEMAIL_MAX_S, None))
+            elif call.farewell is not None:
+                self._spawn(self._say_then_hang_up(call, call.farewell))
+            elif not call.callback:
+                self._spawn(self._hang_up(call, "ended"))
+
+    def _overflowed(self, call: VoiceCall, event: StoredEvent) -> None:
+        """The queue gave up on the call: take a message, call back later, or say goodbye
+        (to another queue: nothing changes on the line)."""
+        action, queue = event.payload.get("action"), event.payload.get("queue_id")
+        if action == "voicemail" and isinstance(queue, str):
+            call.voicemail_queue = QueueId(queue)
+        elif action == "disconnect":
+            message = event.payload.get("message")
+            call.farewell = message if isinstance(message, str) and message else GOODBYE
+        elif action == "callback":
+            self._spawn(self._become_callback(call, None))
+
+    def _time_handling(self, event: StoredEvent, iid: InteractionId) -> None:
+        """Keep each queue's handle time current, for the expected waits callers hear."""
+        if event.kind == "interaction_connected":
+            ix = self.rt.center.interactions.get(iid)
+            if ix is not None and ix.queue_id is not None:
+                self.handle_times.connected(iid, ix.queue_id, event.at)
+        elif event.kind == "interaction_wrapped_up":
+            self.handle_times.finished(iid, event.at)
 
     async def _ring(self, call: VoiceCall, agent_id: AgentId) -> None:
         if call.leg is not None and call.leg.agent_id == agent_id:

@@ -4,12 +4,13 @@ through; with the small helpers that turn SDP and SIP outcomes into what the gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
+from callbridge.adapters.telephony.keypad import Keypad
 from callbridge.adapters.telephony.media.conference import Conference
 from callbridge.adapters.telephony.media.session import RtpSession
 from callbridge.adapters.telephony.sip import (
@@ -20,7 +21,8 @@ from callbridge.adapters.telephony.sip import (
 )
 from callbridge.adapters.telephony.sip.sdp import SessionDescription
 from callbridge.adapters.telephony.sip.transport import Target
-from callbridge.domain.ids import AgentId, InteractionId
+from callbridge.domain.ids import AgentId, InteractionId, QueueId
+from callbridge.domain.ivr import WaitPolicy, Walk
 from callbridge.ports import StoredEvent
 
 if TYPE_CHECKING:
@@ -99,6 +101,15 @@ class VoiceCall:
     mix: Conference | None = None  # three-way: caller, agent and the consulted party
     closed: bool = False
     recording: Path | None = None  # where the call is recorded, once an agent has it
+    called: str = ""  # the entry point the caller dialled
+    keypad: Keypad = field(default_factory=Keypad)  # what the caller presses, for flows
+    walk: Walk | None = None  # the IVR flow the call is in (or went through)
+    wait: WaitPolicy | None = None  # how its wait in queue goes, from the flow
+    # after the interaction ends: take a message for this queue (its voicemail overflow),
+    # or say this and hang up (its disconnect overflow)
+    voicemail_queue: QueueId | None = None
+    farewell: str | None = None
+    callback: bool = False  # the caller hung up to be called back: the line keeps their place
 
 
 def recording_path(directory: Path, interaction_id: str) -> Path:

@@ -40,19 +40,26 @@ log = structlog.get_logger(__name__)
 
 
 class Outbound(Switchboard):
-    async def _dial_out(self, iid: InteractionId, agent_id: AgentId) -> None:
+    async def _dial_out(
+        self, iid: InteractionId, agent_id: AgentId, callback: str | None = None
+    ) -> None:
         """Click-to-dial: the agent's phone rings first; once it answers, the customer is
-        called through the trunk; once they answer, the two are bridged."""
+        called through the trunk; once they answer, the two are bridged.
+
+        A callback (`callback`: the number to call) goes the same way, except that ringing
+        the agent's phone is an offer: answering accepts it, and a phone that does not
+        answer puts the callback back in its place in line.
+        """
         ix = self.rt.center.interactions.get(iid)
         if ix is None or ix.channel is not Channel.VOICE or iid in self.dialing:
             return
-        number = ix.to_address
+        number = ix.to_address if callback is None else callback
         trunk, binding = self.trunk, self._contact(agent_id)
         if trunk is None or binding is None:
             why = "no trunk for outbound calls" if trunk is None else "the agent has no phone"
             log.info("voice.cannot_dial", interaction_id=iid, why=why)
             self._progress(iid, "agent" if trunk else "customer", "failed")
-            self._end_dial(iid)
+            self._give_up(iid, agent_id, callback is not None and binding is None)
             return
         self.dialing.add(iid)
         agent = AgentLeg(agent_id, await self.media.open_session())
@@ -71,6 +78,8 @@ class Outbound(Switchboard):
             self._progress(iid, "agent", "answered", 200)
             if agent.dialog.remote_sdp is None or not aim(agent.media, agent.dialog.remote_sdp):
                 raise DialFailed(488, "the agent's phone has no audio we can send")
+            if callback is not None:  # answering the phone takes the offered callback
+                svc.do_accept(self.rt, iid, agent_id)
             customer_media = await self.media.open_session()
             caller_id = trunk.caller_id or ix.from_address
             outgoing = await self.endpoint.invite(
@@ -92,7 +101,7 @@ class Outbound(Switchboard):
             if customer.remote_sdp is None or not aim(customer_media, customer.remote_sdp):
                 await customer.bye()
                 raise DialFailed(488, "the customer's side has no audio we can send")
-        except (CallFailed, DialFailed, CallCancelled, CallEnded, OSError) as exc:
+        except (CallFailed, DialFailed, CallCancelled, CallEnded, OSError, CallbridgeError) as exc:
             status = exc.status if isinstance(exc, CallFailed | DialFailed) else None
             leg = "customer" if agent.dialog is not None else "agent"
             self._progress(iid, leg, progress_stage(status), status)
@@ -101,7 +110,7 @@ class Outbound(Switchboard):
                 customer_media.close()
             self.dialing.discard(iid)
             await self._close_leg(agent)
-            self._end_dial(iid)
+            self._give_up(iid, agent_id, callback is not None and leg == "agent")
             return
         self.dialing.discard(iid)
         call = VoiceCall(iid, customer, customer_media, number, leg=agent)
@@ -122,6 +131,16 @@ class Outbound(Switchboard):
         reason = await leg.dialog.wait_ended()
         if reason == "remote-bye" and call.leg is leg and not call.closed:
             self._end(call, "agent", agent_id)
+
+    def _give_up(self, iid: InteractionId, agent_id: AgentId, back_in_line: bool) -> None:
+        """A call out that could not be made: a callback whose agent did not answer goes back
+        to its place in line (the agent to Not Ready); anything else ends."""
+        ix = self.rt.center.interactions.get(iid)
+        if back_in_line and ix is not None and ix.agent_id == agent_id:
+            with contextlib.suppress(CallbridgeError):
+                svc.do_reject(self.rt, iid, agent_id)
+                return
+        self._end_dial(iid)
 
     def _end_dial(self, iid: InteractionId) -> None:
         ix = self.rt.center.interactions.get(iid)

@@ -25,8 +25,10 @@ from callbridge.adapters.telephony.sip import (
 from callbridge.domain.errors import CallbridgeError, InvalidState
 from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.interactions import InteractionState
+from callbridge.domain.ivr import FlowBook
 from callbridge.domain.telephony.registrations import Registrations, ringable_contacts
-from callbridge.ports import EventBus
+from callbridge.domain.waiting import HandleTimes
+from callbridge.ports import Crm, EventBus
 from callbridge.services import interactions as svc
 from callbridge.services.runtime import Runtime
 
@@ -60,6 +62,8 @@ class Switchboard:
         new_id: Callable[[], str],
         recordings_dir: Path | None = None,
         trunk: Trunk | None = None,
+        flows: FlowBook | None = None,
+        crm: Crm | None = None,
     ) -> None:
         self.rt, self.bus, self.endpoint, self.media = rt, bus, endpoint, media
         self.registrations = registrations
@@ -68,6 +72,9 @@ class Switchboard:
         self.new_id = new_id
         self.recordings_dir = recordings_dir
         self.trunk = trunk
+        self.flows, self.crm = flows, crm
+        self.prompts: dict[str, Clip] = {}  # prompt files, loaded once
+        self.handle_times = HandleTimes()  # for the expected waits callers are told
         endpoint.on_invite = self.on_invite
         self.calls: dict[InteractionId, VoiceCall] = {}
         self.dialing: set[InteractionId] = set()  # click-to-dial calls being set up

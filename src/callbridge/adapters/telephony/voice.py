@@ -16,8 +16,9 @@ from callbridge.adapters.telephony.media.engine import MediaEngine
 from callbridge.adapters.telephony.registrar import CredentialLookup, Registrar
 from callbridge.adapters.telephony.sip import AdmissionLimits, Credentials, SipEndpoint
 from callbridge.adapters.telephony.sip.transport import Target
+from callbridge.domain.ivr import FlowBook
 from callbridge.domain.telephony.registrations import Registrations
-from callbridge.ports import EventBus
+from callbridge.ports import Crm, EventBus
 from callbridge.services.runtime import Runtime
 from callbridge.settings import Settings
 
@@ -68,6 +69,8 @@ class Voice:
         bus: EventBus,
         credentials: CredentialLookup,
         new_id: Callable[[], str],
+        flows: FlowBook | None = None,
+        crm: Crm | None = None,
     ) -> None:
         self.settings = settings
         self.endpoint = SipEndpoint(
@@ -94,7 +97,7 @@ class Voice:
             rt, bus, self.endpoint, self.media, self.registrations,
             dict(settings.voice_entry_points), directory, new_id,
             recordings_dir(settings) if settings.voice_record_calls else None,
-            trunk(settings),
+            trunk(settings), flows, crm,
         )  # fmt: skip
         self.started = anyio.Event()
 

@@ -144,6 +144,16 @@ class OverflowIn(Strict):
     target_queue: Ident | None = None
     message: Annotated[str, Field(max_length=500)] | None = None
 
+    def to_domain(self) -> OverflowAction:
+        target = QueueId(self.target_queue) if self.target_queue else None
+        return OverflowAction(self.action, target, self.message)
+
+    @classmethod
+    def of(cls, action: OverflowAction | None) -> OverflowIn | None:
+        if action is None:
+            return None
+        return cls(action=action.kind, target_queue=action.target_queue, message=action.message)
+
 
 class WrapUpIn(Strict):
     duration_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
@@ -159,16 +169,13 @@ class QueueIn(Strict):
     service_level_s: Annotated[float, Field(gt=0)] = 20.0
     max_wait_s: Annotated[float, Field(gt=0)] | None = None
     overflow: OverflowIn | None = None
+    no_agent: OverflowIn | None = None
     escalation: list[EscalationIn] = []
     strategy: Strategy = Strategy.LONGEST_IDLE
     offer_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     wrap_up: WrapUpIn = WrapUpIn()
 
     def to_domain(self, queue_id: str) -> Queue:
-        overflow = None
-        if self.overflow is not None:
-            target = QueueId(self.overflow.target_queue) if self.overflow.target_queue else None
-            overflow = OverflowAction(self.overflow.action, target, self.overflow.message)
         wrap = self.wrap_up
         return Queue(
             id=QueueId(queue_id),
@@ -179,7 +186,8 @@ class QueueIn(Strict):
             priority=self.priority,
             service_level_s=self.service_level_s,
             max_wait_s=self.max_wait_s,
-            overflow=overflow,
+            overflow=None if self.overflow is None else self.overflow.to_domain(),
+            no_agent=None if self.no_agent is None else self.no_agent.to_domain(),
             escalation=tuple(e.to_domain() for e in self.escalation),
             strategy=self.strategy,
             offer_timeout_s=self.offer_timeout_s,
@@ -229,13 +237,8 @@ class QueueOut(QueueCreate):
             priority=queue.priority,
             service_level_s=queue.service_level_s,
             max_wait_s=queue.max_wait_s,
-            overflow=None
-            if queue.overflow is None
-            else OverflowIn(
-                action=queue.overflow.kind,
-                target_queue=queue.overflow.target_queue,
-                message=queue.overflow.message,
-            ),
+            overflow=OverflowIn.of(queue.overflow),
+            no_agent=OverflowIn.of(queue.no_agent),
             escalation=[EscalationIn.of(s) for s in queue.escalation],
             strategy=queue.strategy,
             offer_timeout_s=queue.offer_timeout_s,

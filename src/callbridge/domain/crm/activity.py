@@ -11,6 +11,7 @@ CHANNEL_NOUN = {
     Channel.CHAT: "chat",
     Channel.EMAIL: "email",
     Channel.SMS: "text",
+    Channel.VOICEMAIL: "voicemail",
 }
 
 

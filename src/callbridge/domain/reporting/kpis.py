@@ -192,8 +192,19 @@ class KpiCollector:
             self._first = event.at
 
     def observe_all(self, events: Iterable[Event]) -> None:
+        """Events in the order the center told them: `observe` on each, in one loop (the
+        simulator feeds every batch the center returns through here)."""
+        feeds = _FEEDS
+        at: float | None = None
         for event in events:
-            self.observe(event)
+            feed = feeds.get(type(event))
+            if feed is not None:
+                feed(self, event)
+            at = event.at
+            if self._first is None:
+                self._first = at
+        if at is not None:
+            self._last = at
 
     def observe_logged(
         self, kind: str, at: float, interaction_id: str | None, payload: Mapping[str, object]
@@ -343,7 +354,16 @@ class KpiCollector:
     def _accrue_line(
         self, queue_id: str, line: _Line, now: float, tallies: dict[tuple[int, str], Tally]
     ) -> None:
-        self._spread(tallies, queue_id, line.since, now, float(line.waiting), "waiting_s")
+        start, weight = line.since, float(line.waiting)
+        if self.count_from <= start and now <= self.count_until and weight:
+            # the common case, as in _accrue_agent: the span lies inside one interval
+            if now <= start:
+                return
+            bucket = math.floor((start - self.origin) / self.interval_s)
+            if now <= self.origin + (bucket + 1) * self.interval_s:
+                _tally(tallies, bucket, queue_id).waiting_s += weight * (now - start)
+                return
+        self._spread(tallies, queue_id, start, now, weight, "waiting_s")
 
     def _agent(self, agent_id: str, at: float) -> _AgentClock:
         agent = self._agents.get(agent_id)
@@ -375,18 +395,14 @@ class KpiCollector:
             contact.holder = None
 
     # --- the events ----------------------------------------------------------------------
-    # Each takes (at, interaction id, agent id, queue id, detail), where detail is the
-    # presence, the queueing reason, or who ended it.
+    # Each takes only the fields it needs: `_FEEDS` reads them from a domain event,
+    # `_HANDLERS` from a row of the event log.
 
-    def _on_presence(
-        self, at: float, _iid: str, agent_id: str | None, _q: str | None, presence: str | None
-    ) -> None:
+    def _on_presence(self, at: float, agent_id: str | None, presence: str | None) -> None:
         if agent_id is not None:
             self._agent(agent_id, at).ready = presence == "ready"
 
-    def _on_queued(
-        self, at: float, iid: str, _a: str | None, queue_id: str | None, reason: str | None
-    ) -> None:
+    def _on_queued(self, at: float, iid: str, queue_id: str | None, reason: str | None) -> None:
         if queue_id is None:
             return
         contact = self._contacts.get(iid)
@@ -395,7 +411,8 @@ class KpiCollector:
                 return  # arrived before the window opened
             sl = self.service_levels.get(queue_id, DEFAULT_SERVICE_LEVEL_S)
             counted = self.count_from <= at < self.count_until
-            contact = _Contact(queue_id, at, self._bucket(at), sl, counted)
+            bucket = math.floor((at - self.origin) / self.interval_s)  # self._bucket(at)
+            contact = _Contact(queue_id, at, bucket, sl, counted)
             self._contacts[iid] = contact
         else:
             self._leave_line(contact, at)
@@ -403,7 +420,7 @@ class KpiCollector:
         contact.waiting_in = queue_id
 
     def _on_offered(
-        self, at: float, iid: str, agent_id: str | None, queue_id: str | None, _d: str | None
+        self, at: float, iid: str, agent_id: str | None, queue_id: str | None = None
     ) -> None:
         if agent_id is None:
             return
@@ -412,15 +429,15 @@ class KpiCollector:
             contact = self._contacts[iid] = _Contact(
                 queue_id or "", at, self._bucket(at), 0.0, False
             )
-        self._leave_line(contact, at)
+        if contact.waiting_in is not None:  # self._leave_line(contact, at), inline: per call
+            self._line(contact.waiting_in, at).waiting -= 1
+            contact.waiting_in = None
         if contact.first_offer_at is None:
             contact.first_offer_at = at
         self._agent(agent_id, at).work += 1
         contact.holder, contact.connected = agent_id, False
 
-    def _on_released(
-        self, at: float, iid: str, _a: str | None, _q: str | None, _d: str | None
-    ) -> None:
+    def _on_released(self, at: float, iid: str) -> None:
         """A missed offer or a transfer: the agent no longer holds it."""
         contact = self._contacts.get(iid)
         if contact is not None:
@@ -428,9 +445,7 @@ class KpiCollector:
             if contact.answered_at is None:  # a miss; a transfer comes after the answer
                 contact.missed = True
 
-    def _on_connected(
-        self, at: float, iid: str, _a: str | None, _q: str | None, _d: str | None
-    ) -> None:
+    def _on_connected(self, at: float, iid: str) -> None:
         contact = self._contacts.get(iid)
         if contact is None:
             return
@@ -452,9 +467,7 @@ class KpiCollector:
             if first is None or first > contact.arrived_at or contact.missed:
                 tally.delayed += 1
 
-    def _on_ended(
-        self, at: float, iid: str, _a: str | None, _q: str | None, by: str | None
-    ) -> None:
+    def _on_ended(self, at: float, iid: str, by: str | None) -> None:
         contact = self._contacts.get(iid)
         if contact is None:
             return
@@ -476,13 +489,13 @@ class KpiCollector:
         if contact.holder is None:
             del self._contacts[iid]
 
-    def _on_wrapped_up(
-        self, at: float, iid: str, _a: str | None, _q: str | None, _d: str | None
-    ) -> None:
+    def _on_wrapped_up(self, at: float, iid: str) -> None:
         contact = self._contacts.pop(iid, None)
         if contact is None:
             return
-        self._release(contact, at)
+        if contact.holder is not None:  # self._release(contact, at), inline: per call
+            self._agent(contact.holder, at).work -= 1
+            contact.holder = None
         if contact.answered_at is not None and contact.counted:
             tally = _tally(self.tallies, contact.bucket, contact.queue_id)
             tally.handled += 1
@@ -505,29 +518,29 @@ def _copy(t: Tally) -> Tally:
     return copy
 
 
+# An event log row, as (at, interaction id, agent id, queue id, detail), where detail is the
+# presence, the queueing reason, or who ended it.
 Handler = Callable[[KpiCollector, float, str, str | None, str | None, str | None], None]
 _HANDLERS: dict[str, Handler] = {
-    AgentPresenceChanged.kind: KpiCollector._on_presence,
-    InteractionQueued.kind: KpiCollector._on_queued,
-    InteractionOffered.kind: KpiCollector._on_offered,
-    OfferMissed.kind: KpiCollector._on_released,
-    InteractionConnected.kind: KpiCollector._on_connected,
-    InteractionTransferred.kind: KpiCollector._on_released,
-    InteractionEnded.kind: KpiCollector._on_ended,
-    InteractionWrappedUp.kind: KpiCollector._on_wrapped_up,
+    AgentPresenceChanged.kind: lambda c, at, _i, a, _q, d: c._on_presence(at, a, d),
+    InteractionQueued.kind: lambda c, at, i, _a, q, d: c._on_queued(at, i, q, d),
+    InteractionOffered.kind: lambda c, at, i, a, q, _d: c._on_offered(at, i, a, q),
+    OfferMissed.kind: lambda c, at, i, _a, _q, _d: c._on_released(at, i),
+    InteractionConnected.kind: lambda c, at, i, _a, _q, _d: c._on_connected(at, i),
+    InteractionTransferred.kind: lambda c, at, i, _a, _q, _d: c._on_released(at, i),
+    InteractionEnded.kind: lambda c, at, i, _a, _q, d: c._on_ended(at, i, d),
+    InteractionWrappedUp.kind: lambda c, at, i, _a, _q, _d: c._on_wrapped_up(at, i),
 }
 # The domain events, each taken apart without a look-up by name (this runs per simulated event).
 _FEEDS: dict[type[Event], Callable[[KpiCollector, Any], None]] = {
-    AgentPresenceChanged: lambda c, e: c._on_presence(e.at, "", e.agent_id, None, e.presence),
-    InteractionQueued: lambda c, e: c._on_queued(
-        e.at, e.interaction_id, None, e.queue_id, e.reason
-    ),
-    InteractionOffered: lambda c, e: c._on_offered(e.at, e.interaction_id, e.agent_id, None, None),
-    OfferMissed: lambda c, e: c._on_released(e.at, e.interaction_id, None, None, None),
-    InteractionConnected: lambda c, e: c._on_connected(e.at, e.interaction_id, None, None, None),
-    InteractionTransferred: lambda c, e: c._on_released(e.at, e.interaction_id, None, None, None),
-    InteractionEnded: lambda c, e: c._on_ended(e.at, e.interaction_id, None, None, e.by),
-    InteractionWrappedUp: lambda c, e: c._on_wrapped_up(e.at, e.interaction_id, None, None, None),
+    AgentPresenceChanged: lambda c, e: c._on_presence(e.at, e.agent_id, e.presence),
+    InteractionQueued: lambda c, e: c._on_queued(e.at, e.interaction_id, e.queue_id, e.reason),
+    InteractionOffered: lambda c, e: c._on_offered(e.at, e.interaction_id, e.agent_id),
+    OfferMissed: lambda c, e: c._on_released(e.at, e.interaction_id),
+    InteractionConnected: lambda c, e: c._on_connected(e.at, e.interaction_id),
+    InteractionTransferred: lambda c, e: c._on_released(e.at, e.interaction_id),
+    InteractionEnded: lambda c, e: c._on_ended(e.at, e.interaction_id, e.by),
+    InteractionWrappedUp: lambda c, e: c._on_wrapped_up(e.at, e.interaction_id),
 }
 # The field each kind's detail comes from, in the event log's payloads.
 _DETAIL = {

@@ -29,6 +29,11 @@ from callbridge.domain.routing.index import IdleEntry, RoutingIndex, order_key
 from callbridge.domain.routing.strategies import STRATEGIES, Context, rule_text
 
 VOICE = Channel.VOICE
+# Enum members and values as module names: an Enum class attribute or `.value` costs a Python
+# call on 3.11, and these run on every decision.
+_LONGEST_IDLE = Strategy.LONGEST_IDLE
+_INTERACTION_WAITING, _AGENT_AVAILABLE = Trigger.INTERACTION_WAITING, Trigger.AGENT_AVAILABLE
+_STRATEGY_NAMES = {s: s.value for s in Strategy}
 
 
 def meets_extra_skills(agent: Agent, interaction: Interaction) -> bool:
@@ -63,7 +68,7 @@ def pick_agent(
     pool = index.available[queue_id]
     passed: list[PassedOver] = []
     heap = index.idle_order.get(queue_id)
-    if queue.strategy is Strategy.LONGEST_IDLE:
+    if queue.strategy is _LONGEST_IDLE:
         best = _first_in_idle_order(
             agents, index.ordered_pool(queue_id), level, interaction, passed
         )
@@ -113,13 +118,13 @@ def pick_agent(
         ranked = len(scored)
         rule = rule_text(queue.strategy, best, ctx, ranked)
     return RoutingDecision(
-        trigger=Trigger.INTERACTION_WAITING,
+        trigger=_INTERACTION_WAITING,
         interaction_id=interaction.id,
         queue_id=queue_id,
         agent_id=best.id,
         level=level,
         requirement=queue.level_texts[level],
-        strategy=queue.strategy.value,
+        strategy=_STRATEGY_NAMES[queue.strategy],
         rule=rule,
         agent_candidates=listed,
         passed_over=tuple(passed),
@@ -228,7 +233,7 @@ def pick_interaction(
     assert best.queue_entered_at is not None
     level = best_queue.level_at(now - best.queue_entered_at)
     return RoutingDecision(
-        trigger=Trigger.AGENT_AVAILABLE,
+        trigger=_AGENT_AVAILABLE,
         interaction_id=best.id,
         queue_id=best_queue.id,
         agent_id=agent.id,

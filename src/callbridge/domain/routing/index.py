@@ -28,6 +28,7 @@ IdleEntry = tuple[tuple[float, ...], int, AgentId]
 # Strategies whose ranking of an agent depends only on the agent (and, for most skilled, the
 # queue's first level): their queues keep free agents in a heap in that order.
 ORDERED = frozenset({Strategy.MOST_SKILLED})
+_LONGEST_IDLE = Strategy.LONGEST_IDLE  # an Enum class attribute costs a Python call on 3.11
 
 
 def order_key(queue: Queue, agent: Agent) -> tuple[float, ...]:
@@ -68,6 +69,7 @@ class RoutingIndex:
         self._unordered: set[QueueId] = set()
         # queue -> (priority, channel) -> sorted entries
         self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
+        self.waiting_total = 0  # in every queue: a freed agent skips the search when none
 
     # --- queues ------------------------------------------------------------------------------
 
@@ -192,7 +194,9 @@ class RoutingIndex:
         for group in agent.groups:
             candidates |= self._levels_by_group.get(group, set())
         levels: dict[QueueId, int] = {}
-        for queue_id, level in candidates:
+        # Sorted: a freed agent looks through its queues in this order, and the explanation
+        # lists the queue heads it saw in it. A set's order changes with the hash seed.
+        for queue_id, level in sorted(candidates):
             if level < levels.get(queue_id, 1 << 30) and agent.qualifies(
                 self.queues[queue_id].levels[level]
             ):
@@ -218,7 +222,7 @@ class RoutingIndex:
             self._set_available(agent.id, available)
         elif available and self._idle_key.get(agent.id) != agent.idle_since:
             for queue_id, level in self.agent_levels.get(agent.id, {}).items():
-                if self.queues[queue_id].strategy is Strategy.LONGEST_IDLE:
+                if self.queues[queue_id].strategy is _LONGEST_IDLE:
                     self._append_in_order(queue_id, agent, level)
             self._push_idle(agent)
 
@@ -229,6 +233,8 @@ class RoutingIndex:
         self._next_epoch += 1
         epoch = self._epoch[agent.id] = self._next_epoch
         self._idle_key[agent.id] = agent.idle_since
+        if not self.idle_order:  # no queue keeps a heap (none ranks by skill)
+            return
         for queue_id in self.agent_levels.get(agent.id, {}):
             heap = self.idle_order.get(queue_id)
             if heap is None:
@@ -249,7 +255,7 @@ class RoutingIndex:
             self._available_agents.add(agent_id)
             agent = self._agents[agent_id]
             for queue_id, level in levels.items():
-                if self.queues[queue_id].strategy is Strategy.LONGEST_IDLE:
+                if self.queues[queue_id].strategy is _LONGEST_IDLE:
                     self._append_in_order(queue_id, agent, level)
                 else:
                     self.available[queue_id][agent_id] = level
@@ -270,6 +276,7 @@ class RoutingIndex:
             bucket.append(entry)
         else:
             bisect.insort(bucket, entry)
+        self.waiting_total += 1
 
     def remove_waiting(self, interaction: Interaction) -> None:
         assert interaction.queue_id is not None
@@ -281,6 +288,7 @@ class RoutingIndex:
         if i == len(bucket) or bucket[i] != entry:
             raise KeyError(interaction.id)
         del bucket[i]
+        self.waiting_total -= 1
         if not bucket:
             del buckets[key]
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -328,6 +329,7 @@ def _signature(path: Path) -> FileSignature | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+@functools.lru_cache(maxsize=4096)  # a caller's number is normalised at every write of the call
 def normalise_address(value: str, default_region: str = "US") -> str:
     """E.164 for anything that parses as a phone number, lower case for an email address,
     otherwise the trimmed value."""

@@ -183,8 +183,11 @@ def _header_fields(lines: list[str], method: str | None) -> list[tuple[str, str]
     return fields
 
 
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # control characters but tab
+
+
 def _has_control(text: str) -> bool:
-    return any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def _build(
