@@ -197,3 +197,25 @@ def test_a_privacy_request_reaches_the_outbox_and_the_crm(
     assert worker(app).deliver_due().delivered == 1  # what goes to the CRM carries no trace
     task = _task_for(app, iid)
     assert task is not None and "all good" not in str(task.fields)
+
+
+def test_what_an_ivr_attached_travels_through_the_outbox_for_mappings(
+    app: App, client: TestClient, clock: ManualClock
+) -> None:
+    made = ok(
+        client.post(
+            "/interactions",
+            json={
+                "channel": "voice",
+                "from": ANN_NUMBER,
+                "queue_id": "support",
+                "attached": {"account_number": "ACCT-10001", "segment": "gold"},
+            },
+        ),
+        201,
+    )
+    iid: str = made["interaction"]["id"]
+    ok(client.post(f"/interactions/{iid}/end", json={"by": "customer"}))
+    row = worker(app).outbox.get(iid)
+    assert row is not None
+    assert row.activity.attached == {"account_number": "ACCT-10001", "segment": "gold"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from callbridge.domain.crm.records import Activity, ActivityDirection, RecordRef, RecordType
@@ -88,3 +90,18 @@ def test_mistakes_name_the_line_and_the_field(text: str, line: int, field: str, 
 def test_broken_yaml_is_reported_with_its_line() -> None:
     with pytest.raises(MappingError, match=r"line 3: not valid YAML"):
         parse_mapping("fields:\n  A: {value: 1}\n  B: [unclosed\n", "m.yaml")
+
+
+def test_what_an_ivr_attached_maps_by_name_and_a_missing_one_takes_the_default() -> None:
+    mapping = parse_mapping(
+        "fields:\n"
+        "  Account__c: {from: attached.account_number}\n"
+        "  Segment__c: {from: attached.segment, default: standard}\n"
+    )
+    ivr_call = dataclasses.replace(ACTIVITY, attached={"account_number": "ACCT-10001"})
+    assert mapping.apply(ivr_call) == {"Account__c": "ACCT-10001", "Segment__c": "standard"}
+
+
+def test_attached_alone_is_not_a_field() -> None:
+    with pytest.raises(MappingError, match=r"attached\.NAME"):
+        parse_mapping("fields:\n  A: {from: attached.}\n")

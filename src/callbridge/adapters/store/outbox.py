@@ -61,6 +61,7 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         "what": None if activity.what is None else [activity.what.type.value, activity.what.id],
         "recording_url": activity.recording_url,
         "end_reason": activity.end_reason,
+        "attached": dict(activity.attached),
     }
 
 
@@ -84,6 +85,7 @@ def activity_from_json(data: dict[str, Any]) -> Activity:
         what=None if what is None else RecordRef(RecordType(what[0]), what[1]),
         recording_url=data.get("recording_url"),
         end_reason=data.get("end_reason"),
+        attached=dict(data.get("attached") or {}),  # absent from activities queued before it
     )
 
 

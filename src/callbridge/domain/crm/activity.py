@@ -15,6 +15,10 @@ CHANNEL_NOUN = {
 }
 
 
+# attached keys that are the system's own bookkeeping, not the customer's business
+INTERNAL_ATTACHED = frozenset({"sip_call_id"})
+
+
 def activity_for(
     ix: Interaction,
     *,
@@ -55,6 +59,7 @@ def activity_for(
         what=_what(ix),
         recording_url=ix.attached.get("recording_url"),
         end_reason=None if ix.end_reason is None else ix.end_reason.value,
+        attached={k: v for k, v in ix.attached.items() if k not in INTERNAL_ATTACHED},
     )
 
 

@@ -8,6 +8,7 @@ CallDisposition, WhoId, WhatId), so that the built-in CRM and Salesforce look al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -92,6 +93,8 @@ class Activity:
     what: RecordRef | None = None  # the account, case or campaign it was about
     recording_url: str | None = None
     end_reason: str | None = None
+    # the interaction's attached data (what an IVR gathered): mappings draw on `attached.NAME`
+    attached: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

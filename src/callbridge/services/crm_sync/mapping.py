@@ -34,6 +34,8 @@ class MappingError(InvalidInput):
     """A field mapping that cannot be used: the message names the line and the field."""
 
 
+ATTACHED = "attached."  # `from: attached.account` reads what an IVR or an agent attached
+
 def sources(activity: Activity) -> dict[str, FieldValue]:
     """The values a mapping can draw on, by name."""
     return {
@@ -56,10 +58,11 @@ def sources(activity: Activity) -> dict[str, FieldValue]:
         "what_id": None if activity.what is None else activity.what.id,
         "recording_url": activity.recording_url,
         "end_reason": activity.end_reason,
+        **{ATTACHED + name: value for name, value in activity.attached.items()},
     }
 
 
-# The names `sources` gives values for (a test keeps the two in step).
+# The names `sources` gives values for, besides attached ones (a test keeps the two in step).
 SOURCE_FIELDS = (
     "interaction_id",
     "subject",
@@ -147,9 +150,12 @@ class FieldRule(BaseModel):
                 + (f" (got {', '.join(given)})" if given else "")
             )
         known = set(SOURCE_FIELDS)
-        if self.from_ is not None and self.from_ not in known:
+        if self.from_ is not None and not (
+            self.from_ in known or (self.from_.startswith(ATTACHED) and self.from_ != ATTACHED)
+        ):
             raise ValueError(
-                f"unknown activity field {self.from_!r}; known: {', '.join(sorted(known))}"
+                f"unknown activity field {self.from_!r}; known: {', '.join(sorted(known))}, "
+                "or attached.NAME"
             )
         if self.template is not None:
             for _, name, _, _ in string.Formatter().parse(self.template):
@@ -182,7 +188,7 @@ class FieldMapping:
         for name, rule in self.rules.items():
             value: FieldValue
             if rule.from_ is not None:
-                value = values[rule.from_]
+                value = values.get(rule.from_)  # an attached value the interaction lacks: None
                 if rule.transform == "label":
                     value = activity.disposition_label or activity.disposition_code
                 elif rule.transform is not None:
