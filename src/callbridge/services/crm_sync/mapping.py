@@ -36,6 +36,7 @@ class MappingError(InvalidInput):
 
 ATTACHED = "attached."  # `from: attached.account` reads what an IVR or an agent attached
 
+
 def sources(activity: Activity) -> dict[str, FieldValue]:
     """The values a mapping can draw on, by name."""
     return {
