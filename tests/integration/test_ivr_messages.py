@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from media_support import RawPeer, build_sdp, frames_of, rtp_packets, sip_caller, speech_like
 from numpy.typing import NDArray
+from sipp_support import SippResult, require_sipp, sipp_uas
 from voice_support import QUEUE, Center, until, voice_center
 
 from callbridge.adapters.telephony.media.g711 import ULAW_ENCODE
@@ -151,3 +152,50 @@ def test_a_queue_nobody_is_logged_in_to_says_so_and_hangs_up(tmp_path: Path) -> 
     reason, heard = asyncio.run(run())
     assert reason == "disconnected"
     assert heard > 25  # the message played (half a second of RTP at least) before the BYE
+
+
+def test_a_flow_puts_the_caller_through_to_an_outside_number(tmp_path: Path) -> None:
+    require_sipp()
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "out.yaml").write_text(
+        'flow: out\nnumbers: ["out"]\nnodes:\n  away:\n    transfer: "+15557770000"\n'
+    )
+
+    async def run() -> tuple[SippResult, str | None, list[str]]:
+        async with (
+            sipp_uas("uas.xml", tmp_path, sipp_timeout=30) as carrier,
+            voice_center(
+                tmp_path,
+                ivr_flows_dir=flows,
+                sip_trunk_host="127.0.0.1",
+                sip_trunk_port=carrier.port,
+            ) as center,
+        ):
+            voice, rt = center.voice, center.app.runtime
+            caller = await RawPeer.open()
+            try:
+                sdp = build_sdp("127.0.0.1", caller.port, 0, 101)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp, user="out"):
+                    await until(lambda: any(voice.gateway.calls), what="the call")
+                    (iid,) = voice.gateway.calls
+                    call = voice.gateway.calls[iid]
+                    await until(
+                        lambda: call.leg is not None and call.caller_media.peer is call.leg.media,
+                        what="the caller put through",
+                    )
+                result = await carrier.wait()
+            finally:
+                caller.close()
+            stored = rt.store.get_interaction(InteractionId(iid))
+            assert stored is not None
+            reason = stored.end_reason.value if stored.end_reason else None
+            kinds = [e.kind for e in rt.store.events(interaction_id=InteractionId(iid))]
+            return result, reason, kinds
+
+    result, reason, kinds = asyncio.run(run())
+    assert result.ok, result.describe()
+    assert result.received("INVITE sip:+15557770000@127.0.0.1") == 1
+    assert result.received("BYE") == 1  # the caller hung up: the outside leg goes too
+    assert reason == "transferred"
+    assert kinds == ["interaction_created", "ivr_entered", "ivr_finished", "interaction_ended"]
