@@ -54,7 +54,7 @@ from callbridge.domain.ids import (
     QueueId,
     SkillId,
 )
-from callbridge.domain.interactions import EndReason, Interaction
+from callbridge.domain.interactions import TRANSITIONS, EndReason, Interaction
 from callbridge.domain.interactions import InteractionState as S
 from callbridge.domain.live import NO_QUEUE_WRAP_UP, when_waited
 from callbridge.domain.queues import OverflowAction, OverflowKind, Queue, WrapUpPolicy
@@ -98,8 +98,15 @@ class ContactCenter(Roster):
             raise AlreadyExists(f"interaction {interaction_id} exists", field="id")
         if not from_address:
             raise InvalidInput("from is empty", field="from")
+        # each its own copy: the interaction's grows (an IVR adds to it), the event's is told
         ix = Interaction(
-            interaction_id, channel, direction, from_address, to_address, now, dict(attached)
+            interaction_id,
+            channel,
+            direction,
+            from_address,
+            to_address,
+            now,
+            dict(attached) if attached else {},
         )
         self.interactions[ix.id] = ix
         return [
@@ -110,7 +117,7 @@ class ContactCenter(Roster):
                 direction=_DIRECTION_VALUES[direction],
                 from_address=from_address,
                 to_address=to_address,
-                attached=dict(attached),
+                attached=dict(attached) if attached else {},
             )
         ]
 
@@ -169,8 +176,9 @@ class ContactCenter(Roster):
         priority: int | None = None,
         extra_skills: dict[SkillId, int] | None = None,
     ) -> list[Event]:
-        ix = self.interaction(interaction_id)
-        queue = self.queue(queue_id)
+        # the look-up methods raise NotFound; called only on a miss, as this runs per call
+        ix = self.interactions.get(interaction_id) or self.interaction(interaction_id)
+        queue = self.index.queues.get(queue_id) or self.queue(queue_id)
         if ix.state not in _FRESH:
             raise InvalidState(
                 f"interaction {ix.id} is {ix.state.value}, not new", interaction_id=ix.id
@@ -283,9 +291,13 @@ class ContactCenter(Roster):
         return ix
 
     def accept(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
-        ix = self._offered_to(interaction_id, agent_id)
-        agent = self.agents[agent_id]
-        ix.move_to(_CONNECTED)
+        ix = self.interactions.get(interaction_id)
+        if ix is None or ix.state is not _OFFERED or ix.agent_id != agent_id:
+            ix = self._offered_to(interaction_id, agent_id)  # raises, saying what is wrong
+        agent = self.agents[agent_id]  # it holds the offer
+        if _CONNECTED not in TRANSITIONS[ix.state]:  # ix.move_to(_CONNECTED), inline: per call
+            raise ix.cannot_move(_CONNECTED)
+        ix.state, ix.version = _CONNECTED, ix.version + 1
         ix.offer_deadline = None
         if ix.answered_at is None:
             ix.answered_at = now
@@ -465,7 +477,7 @@ class ContactCenter(Roster):
         self, interaction_id: InteractionId, by: str, now: float, agent_id: AgentId | None = None
     ) -> list[Event]:
         """End it: the customer hung up or left, or the agent finished."""
-        ix = self.interaction(interaction_id)
+        ix = self.interactions.get(interaction_id) or self.interaction(interaction_id)
         if by not in ("customer", "agent", "system"):
             raise InvalidInput("by must be customer, agent or system", field="by")
         if ix.state is _ENDED:
@@ -488,7 +500,9 @@ class ContactCenter(Roster):
             self.index.remove_waiting(ix)
         was = ix.state
         agent = self.agents.get(ix.agent_id) if ix.agent_id is not None else None
-        ix.move_to(_ENDED)
+        if _ENDED not in TRANSITIONS[ix.state]:  # ix.move_to(_ENDED), inline: per call
+            raise ix.cannot_move(_ENDED)
+        ix.state, ix.version = _ENDED, ix.version + 1
         ix.ended_at, ix.end_reason = now, reason
         events.append(
             InteractionEnded(
@@ -509,7 +523,9 @@ class ContactCenter(Roster):
             return
         ix.last_agent_id = agent.id
         agent.work[ix.id].phase = _WRAP_UP
-        policy = self._wrap_up_policy(ix)
+        # self._wrap_up_policy(ix), inline: per call
+        queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
+        policy = queue.wrap_up if queue is not None else NO_QUEUE_WRAP_UP
         if not (policy.duration_s or policy.disposition_required or policy.notes_required):
             events.append(
                 WrapUpStarted(at=now, interaction_id=ix.id, agent_id=agent.id, deadline=now)
@@ -560,7 +576,9 @@ class ContactCenter(Roster):
         now: float,
         events: list[Event],
     ) -> None:
-        ix.move_to(_WRAPPED_UP)
+        if _WRAPPED_UP not in TRANSITIONS[ix.state]:  # ix.move_to(_WRAPPED_UP), inline: per call
+            raise ix.cannot_move(_WRAPPED_UP)
+        ix.state, ix.version = _WRAPPED_UP, ix.version + 1
         ix.disposition, ix.notes, ix.agent_id, ix.wrap_up_deadline = disposition, notes, None, None
         events.append(
             InteractionWrappedUp(
@@ -572,7 +590,8 @@ class ContactCenter(Roster):
                 automatic=automatic,
             )
         )
-        self._close(ix)
+        del self.interactions[ix.id]  # self._close(ix), inline: per call
+        self.closed.append(ix)
         self._remove_work(agent, ix, now, events)
 
     # --- time ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from callbridge.domain.frozen import quick_init
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
 from callbridge.domain.routing.explanation import RoutingDecision
 
@@ -257,3 +258,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InteractionWrappedUp,
     )
 }
+# Built several times per call: see frozen.py.
+for _event_type in EVENT_TYPES.values():
+    quick_init(_event_type)

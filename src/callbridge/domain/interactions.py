@@ -76,14 +76,18 @@ class Interaction:
     version: int = 0
 
     def move_to(self, new: InteractionState) -> None:
+        # The center's per-call steps do the same inline, with `cannot_move` for the error.
         if new not in TRANSITIONS[self.state]:
-            raise InvalidState(
-                f"interaction {self.id} cannot go from {self.state.value} to {new.value}",
-                interaction_id=self.id,
-                state=self.state.value,
-            )
+            raise self.cannot_move(new)
         self.state = new
         self.version += 1
+
+    def cannot_move(self, new: InteractionState) -> InvalidState:
+        return InvalidState(
+            f"interaction {self.id} cannot go from {self.state.value} to {new.value}",
+            interaction_id=self.id,
+            state=self.state.value,
+        )
 
     @property
     def is_open(self) -> bool:

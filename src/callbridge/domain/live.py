@@ -19,7 +19,7 @@ from callbridge.domain.events import (
     InteractionQueued,
 )
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
-from callbridge.domain.interactions import Interaction
+from callbridge.domain.interactions import TRANSITIONS, Interaction
 from callbridge.domain.interactions import InteractionState as S
 from callbridge.domain.queues import Queue, WrapUpPolicy
 from callbridge.domain.routing.engine import pick_agent, pick_interaction
@@ -134,12 +134,14 @@ class LiveState:
         now: float,
         events: list[Event],
     ) -> None:
-        ix.move_to(_QUEUED)
+        if _QUEUED not in TRANSITIONS[ix.state]:  # ix.move_to(_QUEUED), inline: per call
+            raise ix.cannot_move(_QUEUED)
+        ix.state, ix.version = _QUEUED, ix.version + 1
         ix.queue_id, ix.priority, ix.seq = queue.id, priority, self.next_seq
         ix.queue_entered_at, ix.escalation_level, ix.agent_id = now, 0, None
         self.next_seq += 1
-        self._last_entry_at = max(self._last_entry_at, now)
-        self.index.add_waiting(ix)
+        if now > self._last_entry_at:
+            self._last_entry_at = now
         events.append(
             InteractionQueued(
                 at=now,
@@ -150,8 +152,17 @@ class LiveState:
                 reason=reason,
             )
         )
-        self.schedule_queue_timers(ix, queue, now)
-        self.dispatch_interaction(ix, now, events)
+        # Just in line: level 0 (set above), and no timer unless the queue escalates or has a
+        # maximum wait (schedule_queue_timers would do nothing else).
+        if queue.max_wait_s is not None or len(queue.level_starts) > 1:
+            self.schedule_queue_timers(ix, queue, now)
+        # As dispatch_interaction, but it goes in line only if no agent takes it now: one
+        # offered the instant it enters never waits (pick_agent reads free agents, not the line).
+        decision = pick_agent(self.index, self.agents, ix, now, self._last_ordinal)
+        if decision is None:
+            self.index.add_waiting(ix)
+        else:
+            self._offer(ix, self.agents[decision.agent_id], decision, now, events, in_line=False)
 
     def schedule_queue_timers(self, ix: Interaction, queue: Queue, now: float) -> None:
         assert ix.queue_entered_at is not None
@@ -191,16 +202,22 @@ class LiveState:
         decision: RoutingDecision,
         now: float,
         events: list[Event],
+        in_line: bool = True,  # False: queued this instant, not put in line (_enter_queue)
     ) -> None:
-        if ix.state is _QUEUED:
+        if ix.state is _QUEUED and in_line:
             self.index.remove_waiting(ix)
-        ix.move_to(_OFFERED)
+        if _OFFERED not in TRANSITIONS[ix.state]:  # ix.move_to(_OFFERED), inline: per call
+            raise ix.cannot_move(_OFFERED)
+        ix.state, ix.version = _OFFERED, ix.version + 1
         queue = self.index.queues.get(ix.queue_id) if ix.queue_id is not None else None
         ix.agent_id = agent.id
         ix.offer_deadline = now + (queue.offer_timeout_s if queue else DEFAULT_OFFER_TIMEOUT_S)
         if queue is not None:
             self._last_ordinal[queue.id] = agent.ordinal
-        self._add_work(agent, ix, _RESERVED, now)
+        if not agent.work:
+            agent.busy_since = now
+        agent.work[ix.id] = WorkItem(ix.id, ix.channel, _RESERVED)
+        self.index.sync_availability(agent)
         self.timers.add(ix.offer_deadline, _OFFER_TIMEOUT, ix.id, ix.version)
         events.append(
             InteractionOffered(
@@ -213,12 +230,6 @@ class LiveState:
             )
         )
 
-    def _add_work(self, agent: Agent, ix: Interaction, phase: WorkPhase, now: float) -> None:
-        if not agent.work:
-            agent.busy_since = now
-        agent.work[ix.id] = WorkItem(ix.id, ix.channel, phase)
-        self.index.sync_availability(agent)
-
     def _remove_work(self, agent: Agent, ix: Interaction, now: float, events: list[Event]) -> None:
         del agent.work[ix.id]
         if not agent.work:
@@ -226,7 +237,8 @@ class LiveState:
                 agent.busy_seconds += now - agent.busy_since
             agent.busy_since, agent.idle_since = None, now
         self.index.sync_availability(agent)
-        self._dispatch_agent(agent, now, events)
+        if self.index.waiting_total:  # else _dispatch_agent finds nothing: skip the call
+            self._dispatch_agent(agent, now, events)
 
     def _close(self, ix: Interaction) -> None:
         del self.interactions[ix.id]

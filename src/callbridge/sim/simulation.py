@@ -95,7 +95,8 @@ class Simulation:
         gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds.spawn(4)]
         arrival_gen, handle_gen, patience_gen, ring_gen = gens
         # per arrival stream: what arrives (the same each time), when, handle time, patience
-        self._streams: list[tuple[NewInteraction, _ArrivalProcess, Stream, Stream]] = []
+        # (None when nobody abandons: every draw would be infinite)
+        self._streams: list[tuple[NewInteraction, _ArrivalProcess, Stream, Stream | None]] = []
         unit = exponential(1.0)
         arrival_seeds = np.random.SeedSequence(arrival_gen.integers(2**63)).spawn(
             len(scenario.arrivals)
@@ -117,7 +118,9 @@ class Simulation:
                     NewInteraction(spec.channel, _CALLER, _ENTRY, QueueId(spec.queue)),
                     process,
                     _stream(spec.handle_time.build(base_dir), h_seed),
-                    _stream(spec.patience.build(base_dir), p_seed),
+                    None
+                    if spec.patience.distribution == "none"
+                    else _stream(spec.patience.build(base_dir), p_seed),
                 )
             )
         self._ring = Stream(scenario.ring_time.build(base_dir), ring_gen)
@@ -181,14 +184,18 @@ class Simulation:
     def run(self, progress: Progress | None = None) -> ReplicationResult:
         self._configure()
         heap, center = self._heap, self.center
-        next_deadline, pop = center.next_deadline, heapq.heappop
+        next_deadline, next_timer, pop = center.next_deadline, center.timers.next_at, heapq.heappop
         arrive, answer, hang_up = self._arrive, self._answer, self._hang_up
         begin, end = self.scenario.begin_s, self.scenario.end_s
         span = end - begin
         next_report = begin if progress is not None else math.inf
         now = begin
         while True:
-            deadline = next_deadline()
+            # The first timer, void or not, falls due no later than the first live one: when
+            # the next event here comes before it, there is no need to look for the live one.
+            deadline = next_timer()
+            if deadline is not None and not (heap and heap[0][0] < deadline):
+                deadline = next_deadline()
             if heap and (deadline is None or heap[0][0] < deadline):
                 now, _, kind, a, b = pop(heap)
             elif deadline is not None:
@@ -247,19 +254,24 @@ class Simulation:
         iid = InteractionId(str(self.arrivals))
         self._handle[iid] = handle()
         self._tell(arrival(new, iid)(self.center, now))
-        wait = patience()
-        if wait < _INF:
-            self._push(now + wait, _ABANDON, iid)
+        if patience is not None:
+            wait = patience()
+            if wait < _INF:
+                self._push(now + wait, _ABANDON, iid)
         at = process.next(self._end_s)
         if at is not None:
-            self._push(at, _ARRIVAL, index)
+            self._seq += 1  # self._push(at, _ARRIVAL, index), inline: per call
+            heapq.heappush(self._heap, (at, self._seq, _ARRIVAL, index, ""))
 
     def _answer(self, iid: InteractionId, agent_id: AgentId, now: float) -> None:
         ix = self.center.interactions.get(iid)
         if ix is None or ix.state is not _OFFERED or ix.agent_id != agent_id:
             return  # the caller hung up while it rang, or the offer timed out
         self._tell(self.center.accept(iid, agent_id, now))
-        self._push(now + self._handle.pop(iid), _HANG_UP, iid, agent_id)
+        self._seq += 1  # self._push(..., _HANG_UP, iid, agent_id), inline: per call
+        heapq.heappush(
+            self._heap, (now + self._handle.pop(iid), self._seq, _HANG_UP, iid, agent_id)
+        )
 
     def _hang_up(self, iid: InteractionId, agent_id: AgentId, now: float) -> None:
         self._tell(self.center.end(iid, "agent", now, agent_id))

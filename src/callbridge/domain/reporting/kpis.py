@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from callbridge.domain.events import (
     AgentPresenceChanged,
@@ -184,23 +183,30 @@ class KpiCollector:
 
     def observe(self, event: Event) -> None:
         """One domain event, as the center told it (the simulator's path)."""
-        feed = _FEEDS.get(type(event))
-        if feed is not None:
-            feed(self, event)
-        self._last = event.at
-        if self._first is None:
-            self._first = event.at
+        self.observe_all((event,))
 
     def observe_all(self, events: Iterable[Event]) -> None:
-        """Events in the order the center told them: `observe` on each, in one loop (the
-        simulator feeds every batch the center returns through here)."""
-        feeds = _FEEDS
+        """Domain events in the order the center told them (the simulator feeds every batch
+        the center returns through here). Each kind is taken apart here, in the order they come
+        per call, rather than through a table of functions: this runs for every simulated event.
+        """
         at: float | None = None
         for event in events:
-            feed = feeds.get(type(event))
-            if feed is not None:
-                feed(self, event)
             at = event.at
+            if type(event) is InteractionQueued:
+                self._on_queued(at, event.interaction_id, event.queue_id, event.reason)
+            elif type(event) is InteractionOffered:
+                self._on_offered(at, event.interaction_id, event.agent_id)
+            elif type(event) is InteractionConnected:
+                self._on_connected(at, event.interaction_id)
+            elif type(event) is InteractionEnded:
+                self._on_ended(at, event.interaction_id, event.by)
+            elif type(event) is InteractionWrappedUp:
+                self._on_wrapped_up(at, event.interaction_id)
+            elif type(event) is AgentPresenceChanged:
+                self._on_presence(at, event.agent_id, event.presence)
+            elif type(event) is OfferMissed or type(event) is InteractionTransferred:
+                self._on_released(at, event.interaction_id)
             if self._first is None:
                 self._first = at
         if at is not None:
@@ -342,7 +348,9 @@ class KpiCollector:
             # the common case, once per agent event: the span lies inside one interval
             bucket = math.floor((start - self.origin) / self.interval_s)
             if now <= self.origin + (bucket + 1) * self.interval_s:
-                tally = _tally(tallies, bucket, ALL_QUEUES)
+                tally = tallies.get((bucket, ALL_QUEUES))  # _tally(...), inline: per event
+                if tally is None:
+                    tally = tallies[(bucket, ALL_QUEUES)] = Tally()
                 tally.staffed_s += now - start
                 if working:
                     tally.busy_s += now - start
@@ -395,7 +403,7 @@ class KpiCollector:
             contact.holder = None
 
     # --- the events ----------------------------------------------------------------------
-    # Each takes only the fields it needs: `_FEEDS` reads them from a domain event,
+    # Each takes only the fields it needs: `observe_all` reads them from a domain event,
     # `_HANDLERS` from a row of the event log.
 
     def _on_presence(self, at: float, agent_id: str | None, presence: str | None) -> None:
@@ -455,7 +463,10 @@ class KpiCollector:
             contact.resolved = True
             if not contact.counted:
                 return
-            tally = _tally(self.tallies, contact.bucket, contact.queue_id)
+            key = (contact.bucket, contact.queue_id)  # _tally(...), inline: per call
+            tally = self.tallies.get(key)
+            if tally is None:
+                tally = self.tallies[key] = Tally()
             wait = at - contact.arrived_at
             tally.offered += 1
             tally.answered += 1
@@ -471,7 +482,8 @@ class KpiCollector:
         contact = self._contacts.get(iid)
         if contact is None:
             return
-        self._leave_line(contact, at)
+        if contact.waiting_in is not None:  # the caller left the line
+            self._leave_line(contact, at)
         if contact.holder is not None and not contact.connected:
             self._release(contact, at)  # the customer hung up while it rang at the agent
         if contact.answered_at is None and contact.counted:
@@ -497,7 +509,10 @@ class KpiCollector:
             self._agent(contact.holder, at).work -= 1
             contact.holder = None
         if contact.answered_at is not None and contact.counted:
-            tally = _tally(self.tallies, contact.bucket, contact.queue_id)
+            key = (contact.bucket, contact.queue_id)  # _tally(...), inline: per call
+            tally = self.tallies.get(key)
+            if tally is None:
+                tally = self.tallies[key] = Tally()
             tally.handled += 1
             tally.handle_s += at - contact.answered_at
 
@@ -530,17 +545,6 @@ _HANDLERS: dict[str, Handler] = {
     InteractionTransferred.kind: lambda c, at, i, _a, _q, _d: c._on_released(at, i),
     InteractionEnded.kind: lambda c, at, i, _a, _q, d: c._on_ended(at, i, d),
     InteractionWrappedUp.kind: lambda c, at, i, _a, _q, _d: c._on_wrapped_up(at, i),
-}
-# The domain events, each taken apart without a look-up by name (this runs per simulated event).
-_FEEDS: dict[type[Event], Callable[[KpiCollector, Any], None]] = {
-    AgentPresenceChanged: lambda c, e: c._on_presence(e.at, e.agent_id, e.presence),
-    InteractionQueued: lambda c, e: c._on_queued(e.at, e.interaction_id, e.queue_id, e.reason),
-    InteractionOffered: lambda c, e: c._on_offered(e.at, e.interaction_id, e.agent_id),
-    OfferMissed: lambda c, e: c._on_released(e.at, e.interaction_id),
-    InteractionConnected: lambda c, e: c._on_connected(e.at, e.interaction_id),
-    InteractionTransferred: lambda c, e: c._on_released(e.at, e.interaction_id),
-    InteractionEnded: lambda c, e: c._on_ended(e.at, e.interaction_id, e.by),
-    InteractionWrappedUp: lambda c, e: c._on_wrapped_up(e.at, e.interaction_id),
 }
 # The field each kind's detail comes from, in the event log's payloads.
 _DETAIL = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from callbridge.domain.frozen import quick_init
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 
 MAX_LISTED = 25  # passed-over agents and waiting interactions kept per decision
@@ -18,18 +19,21 @@ class Trigger(StrEnum):
     DIAL = "dial"  # the agent placed it (click-to-dial): no choice was made
 
 
+@quick_init  # built for every offer: see frozen.py
 @dataclass(frozen=True, slots=True)
 class AgentCandidate:
     agent_id: AgentId
     score: tuple[float, ...]  # the strategy's sort key: smaller wins
 
 
+@quick_init  # built for every offer: see frozen.py
 @dataclass(frozen=True, slots=True)
 class PassedOver:
     agent_id: AgentId
     reason: str
 
 
+@quick_init  # built for every offer: see frozen.py
 @dataclass(frozen=True, slots=True)
 class WaitingCandidate:
     interaction_id: InteractionId
@@ -38,6 +42,7 @@ class WaitingCandidate:
     waited_s: float
 
 
+@quick_init  # built for every offer: see frozen.py
 @dataclass(frozen=True, slots=True)
 class RoutingDecision:
     trigger: Trigger

@@ -1,0 +1,106 @@
+"""`quick_init`: the faster `__init__` of events and decisions builds the same frozen values."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from callbridge.domain.events import EVENT_TYPES, InteractionCreated, InteractionQueued
+from callbridge.domain.frozen import quick_init
+from callbridge.domain.ids import AgentId, InteractionId, QueueId
+from callbridge.domain.routing.explanation import AgentCandidate, RoutingDecision, Trigger
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plain:
+    a: int
+    b: str = "b"
+    c: list[int] = dataclasses.field(default_factory=list)
+    d: float = dataclasses.field(default=1.5, kw_only=True)
+
+
+@quick_init
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Quick:
+    a: int
+    b: str = "b"
+    c: list[int] = dataclasses.field(default_factory=list)
+    d: float = dataclasses.field(default=1.5, kw_only=True)
+
+
+def test_the_signature_and_the_values_are_the_dataclass_ones() -> None:
+    quick = inspect.signature(_Quick).parameters
+    plain = inspect.signature(_Plain).parameters
+    assert [(p.name, p.kind) for p in quick.values()] == [(p.name, p.kind) for p in plain.values()]
+    assert (quick["b"].default, quick["d"].default) == ("b", 1.5)
+    assert dataclasses.astuple(_Quick(1)) == dataclasses.astuple(_Plain(1))
+    assert dataclasses.astuple(_Quick(1, "x", [2], d=3.0)) == (1, "x", [2], 3.0)
+    assert _Quick(a=4, b="y") == _Quick(4, "y")
+    with pytest.raises(TypeError):
+        _Quick()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _Quick(1, "x", [], 2.0)  # type: ignore[call-arg]
+
+
+def test_a_default_factory_gives_each_value_its_own() -> None:
+    first, second = _Quick(1), _Quick(2)
+    assert first.c == [] and first.c is not second.c
+
+
+def test_the_values_stay_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _Quick(1).a = 2  # type: ignore[misc]
+    event = InteractionQueued(
+        at=1.0, interaction_id=InteractionId("i"), queue_id=QueueId("q"), priority=0, seq=1,
+        reason="arrival",
+    )  # fmt: skip
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.seq = 2  # type: ignore[misc]
+
+
+def test_events_and_decisions_are_built_as_before() -> None:
+    event = InteractionCreated(
+        at=1.0,
+        interaction_id=InteractionId("i"),
+        channel="voice",
+        direction="inbound",
+        from_address="+1",
+        to_address="+2",
+    )
+    assert repr(event) == (
+        "InteractionCreated(at=1.0, interaction_id='i', channel='voice', direction='inbound', "
+        "from_address='+1', to_address='+2', attached={})"
+    )
+    ann = AgentId("ann")
+    decision = RoutingDecision(
+        Trigger.DIAL, InteractionId("i"), QueueId(""), ann, 0, "any agent", "direct", "placed",
+        (AgentCandidate(ann, (1.0,)),),
+    )  # fmt: skip
+    assert (decision.candidates_total, decision.pool_size, decision.passed_over) == (0, 0, ())
+    assert decision.agent_candidates == (AgentCandidate(ann, (1.0,)),)
+    assert all(
+        cls.__init__.__module__ == "callbridge.domain.events" for cls in EVENT_TYPES.values()
+    )
+
+
+def test_only_frozen_slotted_dataclasses_without_post_init() -> None:
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (Mutable, NoSlots, Checked):
+        with pytest.raises(TypeError):
+            quick_init(cls)
