@@ -15,7 +15,9 @@ from numpy.typing import NDArray
 from sipp_support import SippResult, require_sipp, sipp_uas
 from voice_support import QUEUE, Center, until, voice_center
 
+from callbridge.adapters.telephony.media.dtmf import EventPayload, event_for_digit
 from callbridge.adapters.telephony.media.g711 import ULAW_ENCODE
+from callbridge.adapters.telephony.media.rtp import RtpPacket
 from callbridge.adapters.telephony.media.wav import read_wav
 from callbridge.domain.channels import Channel
 from callbridge.domain.ids import InteractionId, QueueId, SkillId
@@ -199,3 +201,59 @@ def test_a_flow_puts_the_caller_through_to_an_outside_number(tmp_path: Path) -> 
     assert result.received("BYE") == 1  # the caller hung up: the outside leg goes too
     assert reason == "transferred"
     assert kinds == ["interaction_created", "ivr_entered", "ivr_finished", "interaction_ended"]
+
+
+def _keys(keys: str, ssrc: int = 0x4B455953, seq: int = 5000, ts: int = 80_000) -> list[bytes]:
+    """RFC 4733 presses (payload type 101): per key three updates and three end packets, each
+    key its own timestamp, as a phone sends them."""
+    packets: list[bytes] = []
+    for n, key in enumerate(keys):
+        start = ts + n * 1600
+        for i in range(6):
+            event = EventPayload(event_for_digit(key), i >= 3, 10, 160 * (i + 1))
+            packets.append(
+                RtpPacket(
+                    101, (seq + len(packets)) & 0xFFFF, start, ssrc, event.to_bytes(), i == 0
+                ).to_bytes()
+            )
+    return packets
+
+
+def test_a_caller_without_a_number_keys_one_in_for_the_callback(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "cb.yaml").write_text(
+        'flow: cb\nnumbers: ["cb"]\nnodes:\n'
+        '  line:\n    queue: support\n    wait: {callback_after: 0, callback_key: "*"}\n'
+    )
+
+    async def run() -> tuple[str | None, str]:
+        async with voice_center(
+            tmp_path, ivr_flows_dir=flows, sip_trunk_host="127.0.0.1", sip_trunk_port=5099
+        ) as center:
+            voice, rt = center.voice, center.app.runtime
+            caller = await RawPeer.open()
+            try:
+                sdp = build_sdp("127.0.0.1", caller.port, 0, 101)
+                async with sip_caller(("127.0.0.1", center.sip_port), sdp, user="cb") as placed:
+                    port = placed.answer.port
+                    await until(lambda: any(voice.gateway.calls), what="the call")
+                    (iid,) = voice.gateway.calls
+                    await until(
+                        lambda: rt.center.interactions[iid].state.value == "queued",
+                        what="in line",
+                    )
+                    # the offer, then the question: "enter the number, then hash"
+                    await caller.stream(_keys("*"), port)
+                    await asyncio.sleep(8.0)
+                    await caller.stream(_keys("5551234#", seq=6000, ts=200_000), port)
+                    await asyncio.sleep(5.0)  # "we will call you back at 5 5 5 ... press 1"
+                    await caller.stream(_keys("1", seq=7000, ts=400_000), port)
+                    await until(lambda: not voice.gateway.calls, within_s=20, what="hang-up")
+            finally:
+                caller.close()
+            ix = rt.center.interactions[iid]
+            return ix.callback_number, ix.state.value
+
+    number, state = asyncio.run(run())
+    assert (number, state) == ("5551234", "queued")
