@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages `setup` installs when run as root; may be empty.
-DEB_PACKAGES ?= sqlite3 sip-tester baresip espeak-ng sox libsox-fmt-all
+DEB_PACKAGES ?= sqlite3 sip-tester baresip espeak-ng sox libsox-fmt-all chromium
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # mypy refuses a directory without Python files, so pass only those that have some.
 MYPY_DIRS = $(foreach d,src tests benchmarks tools,$(if $(shell find $(d) -name '*.py' -print -quit 2>/dev/null),$(d)))

@@ -77,6 +77,8 @@ async def _serve(built: App, *sims: LiveSimulation, duration: float | None = Non
         log_config=None,
         access_log=False,
         lifespan="on",
+        ws="websockets-sansio",  # the event stream; the legacy implementation is deprecated
+        ws_per_message_deflate=False,  # one small frame to many pages: compressing costs more
         # HTTPS when both are set; settings has checked that they are readable
         ssl_certfile=built.settings.tls_cert_file,
         ssl_keyfile=built.settings.tls_key_file,

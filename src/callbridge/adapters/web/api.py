@@ -31,6 +31,7 @@ from callbridge.adapters.web import (
     webhooks,
 )
 from callbridge.adapters.web.health import CenterCollector
+from callbridge.adapters.web.pages import routes as pages
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.errors import CallbridgeError
 from callbridge.services.interactions import do_tick
@@ -65,6 +66,7 @@ def create_api(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
+            tg.start_soon(hub.run)  # the browser pages' live event queues
             if run_timer_loop:
                 tg.start_soon(run_timers, rt, tick_interval_s)
             if webhook_dispatcher is not None:
@@ -84,12 +86,14 @@ def create_api(
     )
     app.state.runtime = rt
     app.state.accounts = accounts
+    hub = stream.Hub(rt)
+    app.state.hub = hub
     app.state.tls = tls  # session cookies are Secure when served over TLS
     registry = CollectorRegistry()
     registry.register(CenterCollector(rt))
     app.state.registry = registry
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
-    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings, calls):
+    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings, calls, pages):
         app.include_router(module.router)
     return app

@@ -1,0 +1,1 @@
+"""The browser pages: server-rendered with Jinja2, made live by small ES modules."""

@@ -1,0 +1,95 @@
+// The admin forms: each sends its fields as JSON to the REST API route it names
+// (data-method, data-url); a mistake is shown next to the field the API names, and the page
+// is read again after a change. Buttons with data-url run one request (delete, test).
+
+import { api } from "./api.js";
+import { h } from "./dom.js";
+
+function valueOf(form, input) {
+  if (input.type === "checkbox" && input.dataset.list !== undefined) {
+    return [...form.querySelectorAll(`[name="${CSS.escape(input.name)}"]:checked`)].map((c) => c.value);
+  }
+  if (input.type === "checkbox") return input.checked;
+  if (input.type === "number") return input.value === "" ? null : Number(input.value);
+  return input.value === "" ? null : input.value;
+}
+
+/** Form fields named like "wrap_up.duration_s" become nested objects. */
+function bodyOf(form) {
+  const body = {};
+  for (const input of form.querySelectorAll("[name]")) {
+    if (input.dataset.skip !== undefined) continue;
+    const value = valueOf(form, input);
+    if (value === null) continue;
+    const path = input.name.split(".");
+    let at = body;
+    for (const part of path.slice(0, -1)) at = at[part] ??= {};
+    at[path[path.length - 1]] = value;
+  }
+  // data-wrap='{"requirements": "list-of:skill"}': one field that the API takes as a list
+  for (const [name, wrap] of Object.entries(JSON.parse(form.dataset.wrap ?? "{}"))) {
+    if (body[name] === undefined) continue;
+    body[name] = wrap === "list" ? [body[name]] : [{ [wrap.slice("list-of:".length)]: body[name] }];
+  }
+  return body;
+}
+
+function clearProblems(form) {
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll(".field-error")) el.remove();
+  form.querySelector(".form-error").textContent = "";
+}
+
+function showProblem(form, error) {
+  const field = error.field ?? "";
+  const top = field.split(".")[0];
+  const input =
+    form.querySelector(`[name="${CSS.escape(field)}"]`) ??
+    form.querySelector(`[name^="${CSS.escape(top)}"]`);
+  if (input) {
+    const id = `${input.id}-error`;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id);
+    input.closest(".field")?.append(h("p", { class: "error field-error", id }, error.message));
+    input.focus();
+  } else {
+    form.querySelector(".form-error").textContent = error.message;
+  }
+}
+
+for (const form of document.querySelectorAll("form[data-url]")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearProblems(form);
+    try {
+      await api(form.dataset.method ?? "POST", form.dataset.url, bodyOf(form));
+      location.reload();
+    } catch (error) {
+      showProblem(form, error);
+    }
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-url]")) {
+  button.addEventListener("click", async () => {
+    const out = document.getElementById(button.dataset.output);
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    try {
+      const result = await api(button.dataset.method ?? "GET", button.dataset.url);
+      if (out) out.textContent = button.dataset.show === "health" ? health(result) : "Done.";
+      else location.reload();
+    } catch (error) {
+      if (out) out.textContent = `Failed: ${error.message}`;
+    }
+  });
+}
+
+function health(result) {
+  const outbox = result.outbox ?? {};
+  const budget = result.api_max ? `, API calls today ${result.api_used} of ${result.api_max}` : "";
+  return (
+    `${result.crm}: ${result.state}${result.detail ? ` (${result.detail})` : ""}${budget}. ` +
+    `Outbox: ${outbox.pending ?? 0} pending, ${outbox.unresolved ?? 0} waiting for a pick, ` +
+    `${outbox.failed ?? 0} failed, ${outbox.delivered ?? 0} delivered.`
+  );
+}

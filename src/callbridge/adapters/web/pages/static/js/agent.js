@@ -1,0 +1,466 @@
+// The agent desktop: my state, the interactions in my hands with their timers and actions,
+// and the customer (screen pop, what the IVR collected, history). Live state comes from
+// live.js + reduce_agent.js; every action goes through the REST API.
+
+import { api } from "./api.js";
+import { byId, h, showError } from "./dom.js";
+import { CHANNEL_LABELS, STATE_LABELS, clock, duration } from "./format.js";
+import { Live } from "./live.js";
+import { reduce } from "./reduce_agent.js";
+
+const config = JSON.parse(byId("config").textContent);
+const agentId = config.agent_id;
+const queueNames = Object.fromEntries(config.queues);
+const dispositions = config.dispositions;
+const reasonLabels = Object.fromEntries(
+  [...byId("reason").options].map((o) => [o.value, o.textContent]),
+);
+const OBJECT_PATHS = { Contact: "contacts", Lead: "leads", Account: "accounts", Case: "cases" };
+const SHOWN_FIELDS = ["AccountName", "Company", "Title", "Phone", "MobilePhone", "Email", "Status"];
+
+const known = new Map(); // interaction id -> {detail, pop, record, activities, problem}
+const cards = new Map(); // interaction id -> {li, key}
+let selected = null; // the interaction whose customer the panel shows
+let current = null; // the latest state
+
+const live = new Live({
+  view: "agent",
+  userId: config.user_id,
+  reduce,
+  render,
+  status: (text) => {
+    byId("connection").textContent = text;
+  },
+});
+
+async function act(where, action) {
+  showError(where, null);
+  try {
+    await action();
+  } catch (error) {
+    showError(where, error);
+  }
+}
+
+const agentUrl = `/agents/${encodeURIComponent(agentId)}`;
+
+async function setState(body) {
+  if (current?.agent.presence === "logged_out") await api("POST", `${agentUrl}/login`);
+  await api("PUT", `${agentUrl}/state`, body);
+}
+
+byId("go-ready").addEventListener("click", () =>
+  act(byId("state-error"), () => setState({ state: "ready" })),
+);
+byId("go-not-ready").addEventListener("click", () =>
+  act(byId("state-error"), () =>
+    setState({ state: "not_ready", reason: byId("reason").value }),
+  ),
+);
+byId("log-out-agent").addEventListener("click", () =>
+  act(byId("state-error"), () => api("POST", `${agentUrl}/logout`)),
+);
+
+// --- rendering ---------------------------------------------------------------------------------
+
+function render(state) {
+  current = state;
+  const me = state.agent;
+  const badge = byId("my-state");
+  let label = STATE_LABELS[me.state] ?? me.state;
+  if (me.state === "not_ready" && me.reason) {
+    label += ` · ${reasonLabels[me.reason] ?? me.reason}`;
+  }
+  badge.textContent = label;
+  badge.className = `badge state-${me.state}`;
+  const timer = byId("my-state-timer");
+  if (me.since === null) delete timer.dataset.since;
+  else timer.dataset.since = me.since;
+  byId("go-ready").disabled = me.presence === "ready";
+  byId("log-out-agent").disabled =
+    me.presence === "logged_out" || Object.keys(state.work).length > 0;
+  byId("handled").textContent = state.handled;
+  renderWork(state.work);
+  tick();
+}
+
+function renderWork(work) {
+  const list = byId("work");
+  const ids = Object.keys(work).sort((a, b) => (work[a].since ?? 0) - (work[b].since ?? 0));
+  for (const [id, card] of cards) {
+    if (!(id in work)) {
+      card.li.remove();
+      cards.delete(id);
+    }
+  }
+  for (const id of ids) {
+    let card = cards.get(id);
+    if (card === undefined) {
+      card = { li: h("li", { class: "card", "data-iid": id }), key: "" };
+      cards.set(id, card);
+      list.append(card.li);
+      load(id);
+      if (work[id].phase === "reserved" || selected === null || !(selected in work)) {
+        select(id);
+      }
+    }
+    const item = work[id];
+    const key = `${item.phase}:${item.state}`;
+    if (card.key !== key) {
+      card.key = key;
+      fillCard(card.li, id, item);
+      if (item.phase === "reserved" && document.activeElement === document.body) {
+        card.li.querySelector('[data-action="accept"]')?.focus();
+      }
+    }
+  }
+  byId("no-work").hidden = ids.length > 0;
+}
+
+function customerOf(id) {
+  const detail = known.get(id)?.detail;
+  if (!detail) return "…";
+  return `${CHANNEL_LABELS[detail.channel] ?? detail.channel} · ${detail.customer}`;
+}
+
+function fillCard(li, id, item) {
+  const queue = item.queue_id ? queueNames[item.queue_id] ?? item.queue_id : "Direct";
+  const title = h("h3", { class: "card-title" }, customerOf(id));
+  const meta = h("p", { class: "meta" }, queue, " · ");
+  const actions = h("div", { class: "actions" });
+  const error = h("p", { class: "error", role: "alert" });
+  const run = (action) => act(error, action);
+  const url = `/interactions/${encodeURIComponent(id)}`;
+  const mine = { agent_id: agentId };
+  if (item.phase === "reserved") {
+    meta.append("Offered · answer within ", h("span", { class: "timer", "data-deadline": item.offer_deadline }));
+    actions.append(
+      button("Accept", "accept", "Alt+Shift+A", () => run(() => api("POST", `${url}/accept`, mine)), true),
+      button("Reject", "reject", "Alt+Shift+R", () => run(() => api("POST", `${url}/reject`, mine))),
+    );
+  } else if (item.phase === "busy") {
+    const held = item.state === "on_hold";
+    meta.append(
+      held ? "On hold " : "Connected ",
+      h("span", { class: "timer", "data-since": held ? item.since : item.connected_at }),
+    );
+    actions.append(
+      button(held ? "Resume" : "Hold", "hold", "Alt+Shift+H", () =>
+        run(() => api("POST", `${url}/${held ? "resume" : "hold"}`, mine)),
+      ),
+      button("End", "end", "Alt+Shift+E", () =>
+        run(() => api("POST", `${url}/end`, { by: "agent", agent_id: agentId })),
+      ),
+      transferForm(id, run, url),
+    );
+  } else {
+    meta.append("Wrap-up ", h("span", { class: "timer", "data-since": item.since }));
+    actions.append(wrapUpForm(id, item, run, url));
+  }
+  li.replaceChildren(title, meta, actions, error);
+  li.setAttribute("aria-label", `${customerOf(id)}, ${STATE_LABELS[item.phase] ?? item.phase}`);
+}
+
+function button(label, action, keys, onclick, primary = false) {
+  return h(
+    "button",
+    { type: "button", class: primary ? "primary" : null, "data-action": action, "aria-keyshortcuts": keys, onclick },
+    label,
+  );
+}
+
+function transferForm(id, run, url) {
+  const selectId = `transfer-${id}`;
+  const queues = h("optgroup", { label: "Queues" }, ...config.queues.map(([q, name]) => h("option", { value: `queue:${q}` }, name)));
+  const agents = h("optgroup", { label: "Agents ready now" });
+  const select = h("select", { id: selectId }, queues, agents);
+  const refreshAgents = async () => {
+    const found = await api("GET", "/pages/agent/directory").catch(() => []);
+    agents.replaceChildren(...found.map((a) => h("option", { value: `agent:${a.id}` }, a.name)));
+  };
+  select.addEventListener("focus", refreshAgents);
+  refreshAgents();
+  const go = () =>
+    run(() => {
+      const [kind, target] = select.value.split(/:(.*)/s);
+      const body = { agent_id: agentId };
+      if (kind === "queue") body.to_queue_id = target;
+      else body.to_agent_id = target;
+      return api("POST", `${url}/transfer`, body);
+    });
+  return h(
+    "div",
+    { class: "field inline" },
+    h("label", { for: selectId }, "Transfer to"),
+    select,
+    button("Transfer", "transfer", null, go),
+  );
+}
+
+function wrapUpForm(id, item, run, url) {
+  const policy = known.get(id)?.detail?.queue ?? null;
+  const dispositionId = `disposition-${id}`;
+  const notesId = `notes-${id}`;
+  const select = h(
+    "select",
+    { id: dispositionId, required: policy?.disposition_required ?? false },
+    h("option", { value: "" }, "— choose —"),
+    ...dispositions.map(([code, label]) => h("option", { value: code }, label)),
+  );
+  const notes = h("textarea", { id: notesId, rows: 3, required: policy?.notes_required ?? false });
+  const ends = h("p", { class: "acw" });
+  if (item.wrap_up_deadline === null) ends.append("No time limit");
+  else ends.append("Wrap-up ends in ", h("span", { class: "timer", "data-deadline": item.wrap_up_deadline }));
+  const form = h(
+    "form",
+    { class: "wrap-up", "data-iid": id, noValidate: true },
+    h("div", { class: "field" }, h("label", { for: dispositionId }, policy?.disposition_required ? "Disposition (required)" : "Disposition"), select),
+    h("div", { class: "field" }, h("label", { for: notesId }, policy?.notes_required ? "Notes (required)" : "Notes"), notes),
+    ends,
+    h("button", { type: "submit", class: "primary", "data-action": "wrap", "aria-keyshortcuts": "Alt+Shift+W" }, "Finish wrap-up"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    for (const field of [select, notes]) field.removeAttribute("aria-invalid");
+    run(async () => {
+      try {
+        await api("POST", `${url}/wrap-up`, {
+          agent_id: agentId,
+          disposition: select.value || null,
+          notes: notes.value.trim() || null,
+        });
+      } catch (problem) {
+        // the server says which field: mark it and go there
+        const field = { disposition: select, notes }[problem.field];
+        field?.setAttribute("aria-invalid", "true");
+        field?.focus();
+        throw problem;
+      }
+    });
+  });
+  return form;
+}
+
+// --- the customer ------------------------------------------------------------------------------
+
+async function load(id) {
+  const entry = { detail: null, pop: null, record: null, activities: null, problem: null };
+  known.set(id, entry);
+  const url = `/interactions/${encodeURIComponent(id)}`;
+  const [detail, pop] = await Promise.allSettled([
+    api("GET", `/pages/agent/interactions/${encodeURIComponent(id)}`),
+    api("GET", `${url}/screen-pop`),
+  ]);
+  if (detail.status === "fulfilled") entry.detail = detail.value;
+  if (pop.status === "fulfilled") entry.pop = pop.value;
+  else entry.problem = pop.reason.message;
+  await loadRecord(entry);
+  const card = cards.get(id);
+  if (card) {
+    card.li.querySelector(".card-title").textContent = customerOf(id);
+    if (card.key.startsWith("wrap_up")) {
+      card.key = ""; // the queue's wrap-up rules are known now: show them
+      renderWork(current.work);
+    }
+  }
+  if (selected === id) renderCustomer();
+}
+
+async function loadRecord(entry) {
+  const pop = entry.pop;
+  const ref = pop?.chosen ?? (pop?.outcome === "single" ? pop.matches[0] : null);
+  if (!ref) return;
+  const path = OBJECT_PATHS[ref.type];
+  const [record, activities] = await Promise.allSettled([
+    path ? api("GET", `/crm/${path}/${encodeURIComponent(ref.id)}`) : Promise.reject(new Error("")),
+    api("GET", `/crm/activities?who_id=${encodeURIComponent(ref.id)}&limit=5`),
+  ]);
+  entry.record = record.status === "fulfilled" ? record.value : { type: ref.type, id: ref.id, name: ref.name, fields: {} };
+  entry.activities = activities.status === "fulfilled" ? activities.value : null;
+}
+
+function select(id) {
+  selected = id;
+  renderCustomer();
+}
+
+function renderCustomer() {
+  const panel = byId("customer");
+  const entry = known.get(selected);
+  if (!entry || !entry.detail) {
+    panel.replaceChildren(h("p", { class: "quiet" }, "Loading the customer…"));
+    return;
+  }
+  const d = entry.detail;
+  const error = h("p", { class: "error", role: "alert" });
+  const parts = [
+    h("p", { class: "customer-line" }, h("strong", {}, d.customer), ` · ${CHANNEL_LABELS[d.channel] ?? d.channel} · ${d.direction}`, d.queue ? ` · ${d.queue.name}` : ""),
+    screenPop(entry, error),
+    error,
+    h("h3", {}, "What the IVR collected"),
+    Object.keys(d.attached).length
+      ? h("dl", { class: "pairs" }, ...Object.entries(d.attached).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
+      : h("p", { class: "quiet" }, "Nothing collected."),
+    h("h3", {}, "Recent history"),
+    d.history.length
+      ? h("ol", { class: "history" }, ...d.history.map((past) => h("li", {}, `${clock(past.created_at)} · ${CHANNEL_LABELS[past.channel] ?? past.channel} · ${past.disposition ?? past.end_reason ?? past.state}${past.notes ? ` · ${past.notes}` : ""}`)))
+      : h("p", { class: "quiet" }, "No earlier interactions."),
+  ];
+  panel.replaceChildren(...parts);
+}
+
+function screenPop(entry, error) {
+  const pop = entry.pop;
+  const id = selected;
+  const box = h("section", { class: "pop", "aria-label": "CRM record" });
+  if (!pop) {
+    box.append(h("p", { class: "quiet" }, `No CRM record: ${entry.problem ?? "no CRM connected"}.`));
+    return box;
+  }
+  if (entry.record) {
+    const r = entry.record;
+    const fields = SHOWN_FIELDS.filter((f) => r.fields[f]).flatMap((f) => [h("dt", {}, f), h("dd", {}, String(r.fields[f]))]);
+    box.append(
+      h("h3", {}, `${r.name} (${r.type})`),
+      h("dl", { class: "pairs" }, ...fields),
+      h("button", { type: "button", onclick: () => act(error, () => dial({ type: r.type, id: r.id })) }, `Call ${r.name}`),
+      h("h4", {}, "Recent activity in the CRM"),
+    );
+    const acts = entry.activities ?? [];
+    box.append(
+      acts.length
+        ? h("ul", { class: "history", id: "crm-activities" }, ...acts.map((a) => h("li", {}, `${a.name}${a.fields.CallDisposition ? ` · ${a.fields.CallDisposition}` : ""}`)))
+        : h("p", { class: "quiet", id: "crm-activities" }, "No activity logged yet."),
+      h("button", { type: "button", class: "link", onclick: () => refreshActivities(id) }, "Refresh activity"),
+    );
+    return box;
+  }
+  if (pop.outcome === "multiple") {
+    const name = `pick-${id}`;
+    const choices = pop.matches.map((m, i) =>
+      h("label", { class: "choice" }, h("input", { type: "radio", name, value: String(i), checked: i === 0 }), ` ${m.name} (${m.type}${m.account_name ? `, ${m.account_name}` : ""})`),
+    );
+    const form = h("form", {}, h("fieldset", {}, h("legend", {}, "Which customer is this?"), ...choices), h("button", { type: "submit", class: "primary" }, "Use this record"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const picked = pop.matches[Number(new FormData(form).get(name))];
+      act(error, () => choose(id, { type: picked.type, id: picked.id }));
+    });
+    box.append(form);
+    return box;
+  }
+  box.append(newRecordForm(id, pop.prefill, error));
+  return box;
+}
+
+function newRecordForm(id, prefill, error) {
+  const input = (field, label, type = "text") =>
+    h("div", { class: "field" }, h("label", { for: `new-${field}` }, label), h("input", { id: `new-${field}`, name: field, type, value: prefill[field] ?? "" }));
+  const form = h(
+    "form",
+    { class: "new-record" },
+    h("p", {}, "No record matches. Create a contact:"),
+    input("FirstName", "First name"),
+    input("LastName", "Last name (required)"),
+    input("Phone", "Phone", "tel"),
+    input("Email", "Email", "email"),
+    h("button", { type: "submit", class: "primary" }, "Create contact"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const fields = Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ""));
+    act(error, async () => {
+      try {
+        const created = await api("POST", "/crm/contacts", fields);
+        await choose(id, { type: "Contact", id: created.id });
+      } catch (problem) {
+        const field = problem.details?.field;
+        const bad = field ? form.querySelector(`[name="${CSS.escape(field)}"]`) : null;
+        bad?.setAttribute("aria-invalid", "true");
+        bad?.focus();
+        throw problem;
+      }
+    });
+  });
+  return form;
+}
+
+async function choose(id, ref) {
+  const entry = known.get(id);
+  entry.pop = await api("POST", `/interactions/${encodeURIComponent(id)}/screen-pop/choose`, ref);
+  await loadRecord(entry);
+  if (selected === id) renderCustomer();
+}
+
+async function refreshActivities(id) {
+  const entry = known.get(id);
+  if (!entry?.record) return;
+  entry.activities = await api("GET", `/crm/activities?who_id=${encodeURIComponent(entry.record.id)}&limit=5`).catch(() => entry.activities);
+  if (selected === id) renderCustomer();
+}
+
+function dial(record) {
+  // an outbound call connected to me: it arrives in "My interactions" through the events
+  return api("POST", "/crm/click-to-dial", { record });
+}
+
+// --- dialing a CRM record ----------------------------------------------------------------------
+
+byId("dial-search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(byId("dial-error"), async () => {
+    const q = byId("dial-q").value.trim();
+    const found = await api("GET", `/crm/search?q=${encodeURIComponent(q)}&limit=10`);
+    byId("dial-results").replaceChildren(
+      ...(found.length
+        ? found.map((m) =>
+            h("li", {}, `${m.name} (${m.type}) `, h("button", { type: "button", onclick: () => act(byId("dial-error"), () => dial({ type: m.type, id: m.id })) }, `Call ${m.name}`)),
+          )
+        : [h("li", { class: "quiet" }, "No records found.")]),
+    );
+  });
+});
+
+// --- time and keys -----------------------------------------------------------------------------
+
+function tick() {
+  const now = live.now();
+  for (const el of document.querySelectorAll("[data-since]")) {
+    el.textContent = duration(now - Number(el.dataset.since));
+  }
+  for (const el of document.querySelectorAll("[data-deadline]")) {
+    const left = Number(el.dataset.deadline) - now;
+    el.textContent = left >= 0 ? duration(left) : `over by ${duration(-left)}`;
+  }
+  if (!byId("my-state-timer").dataset.since) byId("my-state-timer").textContent = "";
+}
+
+const SHORTCUTS = { KeyA: "accept", KeyR: "reject", KeyH: "hold", KeyE: "end", KeyW: "wrap" };
+document.addEventListener("keydown", (event) => {
+  if (!event.altKey || !event.shiftKey) return;
+  let target = null;
+  if (event.code === "KeyY") target = byId("go-ready");
+  else if (event.code === "KeyN") target = byId("go-not-ready");
+  else if (SHORTCUTS[event.code]) target = byId("work").querySelector(`[data-action="${SHORTCUTS[event.code]}"]`);
+  if (target && !target.disabled) {
+    event.preventDefault();
+    target.click();
+  }
+});
+
+// the customer of the wrapped-up interaction has a new activity on its way to the CRM
+document.addEventListener("callbridge:wrapped", (event) => {
+  for (const wait of [1000, 3000]) setTimeout(() => refreshActivities(event.detail), wait);
+});
+
+setInterval(tick, 1000);
+const renderLive = live.render;
+live.render = (state, events) => {
+  renderLive(state, events);
+  for (const e of events) {
+    if (e.kind === "interaction_wrapped_up") {
+      document.dispatchEvent(new CustomEvent("callbridge:wrapped", { detail: e.interaction_id }));
+    }
+  }
+};
+live.start();

@@ -1,0 +1,138 @@
+"""The admin pages in real Chromium: mistakes explained next to their field, changes listed,
+the CRM connection test, the audit log; and who may open which page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from browser_support import VIEWPORT, chromium, screenshot, served
+from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
+
+from callbridge.app import App, build
+from callbridge.services.security.accounts import Actor
+from callbridge.services.security.crypto import Keyring
+from callbridge.settings import Settings
+
+TOKEN = "e2e-admin-token"
+PASSWORD = "a long enough passphrase"
+ACTOR = Actor("test", "test")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cb.db'}",
+        admin_token=SecretStr(TOKEN),
+        keys=SecretStr(Keyring.generate().to_json()),
+    )
+    app = build(settings)
+    try:
+        app.accounts.create_user(ACTOR, "ada", PASSWORD, ["admin"], mfa_required=False)
+        app.accounts.create_user(ACTOR, "al", PASSWORD, ["agent"])
+        with served(app) as base:
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            agent = {"id": "a1", "name": "Alice Agent", "skills": {"support": 5}}
+            assert httpx.post(f"{base}/agents", json=agent, headers=headers).status_code == 201
+            yield app, base
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def _sign_in(page: Page, base: str, username: str, then: str) -> None:
+    page.goto(f"{base}{then}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}{then}")
+
+
+def test_admin_pages_explain_mistakes_in_place(
+    site: tuple[App, str], browser: Browser, tmp_path: Path
+) -> None:
+    _, base = site
+    page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    _sign_in(page, base, "ada", "/admin")
+    expect(page.get_by_role("heading", name="Users and roles", level=1)).to_be_visible()
+
+    form = page.get_by_role("region", name="Add a user")
+    form.get_by_label("Username").fill("al")  # taken
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Add user").click()
+    username = form.get_by_label("Username")
+    expect(username).to_have_attribute("aria-invalid", "true")
+    expect(form).to_contain_text("user al exists")
+    expect(username).to_be_focused()
+
+    username.fill("bea")
+    form.get_by_label("Works as agent").select_option(label="Alice Agent (a1)")
+    form.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("row", name="bea")).to_contain_text("a1")
+    screenshot(page, tmp_path, "admin-users")
+
+    page.get_by_role("link", name="Dispositions").click()
+    form = page.get_by_role("region", name="Add or rename a disposition")
+    form.get_by_label("Code").fill("has space")
+    form.get_by_label("Label").fill("Resolved")
+    form.get_by_role("button", name="Save disposition").click()
+    expect(form.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Code").fill("resolved")
+    form.get_by_role("button", name="Save disposition").click()
+    expect(page.get_by_role("row", name="resolved")).to_contain_text("Resolved")
+
+    page.get_by_role("link", name="Queues").click()
+    form = page.get_by_role("region", name="Add a queue")
+    form.get_by_label("Id").fill("support")
+    form.get_by_label("Name").fill("Support")
+    form.get_by_label("Skill needed (optional)").fill("support")
+    form.get_by_label("Wrap-up time (seconds)").fill("-5")
+    form.get_by_role("button", name="Add queue").click()
+    expect(form.get_by_label("Wrap-up time (seconds)")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Wrap-up time (seconds)").fill("30")
+    form.get_by_label("Disposition required").check()
+    form.get_by_role("button", name="Add queue").click()
+    row = page.get_by_role("row", name="Support (support)")
+    expect(row).to_contain_text("support ≥ 1")
+    expect(row).to_contain_text("disposition required")
+    screenshot(page, tmp_path, "admin-queues")
+
+    page.get_by_role("link", name="Skills").click()
+    expect(page.get_by_role("row", name="support")).to_contain_text("Alice Agent (5)")
+
+    page.get_by_role("link", name="CRM connection").click()
+    page.get_by_role("button", name="Test the connection").click()
+    expect(page.get_by_role("status")).to_contain_text("builtin: connected")
+
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("table")).to_contain_text("queue.create")
+    page.get_by_label("Action").fill("user.create")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("table")).to_contain_text("bea")
+    expect(page.get_by_role("table")).not_to_contain_text("queue.create")
+    screenshot(page, tmp_path, "admin-audit")
+
+
+def test_a_page_sends_strangers_to_sign_in_and_refuses_other_roles(
+    site: tuple[App, str], browser: Browser
+) -> None:
+    _, base = site
+    page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page.goto(f"{base}/wallboard")
+    expect(page).to_have_url(f"{base}/login?next=/wallboard")
+    _sign_in(page, base, "al", "/admin")  # an agent, without a linked agent
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_text("al may not users.read")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Pages")
+    expect(nav.get_by_role("link")).to_have_text(["Agent desktop"])
+    response = page.goto(f"{base}/agent")
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("heading", name="No agent")).to_be_visible()

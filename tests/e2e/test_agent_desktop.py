@@ -1,0 +1,259 @@
+"""The agent desktop and the wallboard, end to end, in real Chromium against a served app.
+
+An agent signs in with a password and a TOTP code, goes Ready, is offered a call (created
+through the REST API), sees the right contact pop, accepts (by keyboard), holds, refreshes the
+page mid-call and finds the same state, ends, is told the disposition is required, dispositions,
+and the activity reaches the CRM. A supervisor, who sets up TOTP on first sign-in, watches the
+wallboard: each change shows within a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from browser_support import VIEWPORT, chromium, screenshot, served
+from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
+
+from callbridge.app import App, build
+from callbridge.services.security.accounts import Actor
+from callbridge.services.security.crypto import Keyring
+from callbridge.settings import Settings
+
+TOKEN = "e2e-admin-token"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+PASSWORD = "a long enough passphrase"
+ACTOR = Actor("test", "test")
+CALLER = "+14155550142"
+SECOND = 1000  # ms: how soon the wallboard must show a change
+
+
+@dataclass
+class Center:
+    app: App
+    base: str
+    api: httpx.Client
+    alice_secret: str
+    contact_id: str
+
+
+@pytest.fixture
+def center(tmp_path: Path) -> Iterator[Center]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cb.db'}",
+        admin_token=SecretStr(TOKEN),
+        keys=SecretStr(Keyring.generate().to_json()),
+        crm_outbox_interval_s=0.2,
+        tick_interval_s=0.05,
+    )
+    app = build(settings)
+    try:
+        with served(app) as base, httpx.Client(base_url=base, headers=ADMIN) as api:
+            _call(api, "POST", "/dispositions", {"code": "resolved", "label": "Resolved"})
+            _call(api, "POST", "/dispositions", {"code": "sale", "label": "Sale"})
+            queue = {
+                "id": "support",
+                "name": "Support",
+                "requirements": [{"skill": "support"}],
+                "offer_timeout_s": 120,
+                "wrap_up": {"duration_s": 120, "disposition_required": True},
+            }
+            _call(api, "POST", "/queues", queue)
+            agent = {"id": "a1", "name": "Alice Agent", "skills": {"support": 5}}
+            _call(api, "POST", "/agents", agent)
+            _call(api, "POST", "/agents", {"id": "a2", "name": "Bob Agent", "skills": {}})
+            app.accounts.create_user(
+                ACTOR, "alice", PASSWORD, ["agent"], agent_id="a1", mfa_required=True
+            )
+            app.accounts.create_user(ACTOR, "sam", PASSWORD, ["supervisor"])
+            contact = _call(
+                api,
+                "POST",
+                "/crm/contacts",
+                {"FirstName": "Dana", "LastName": "Customer", "Phone": "(415) 555-0142"},
+            )
+            yield Center(app, base, api, _enrol(base, "alice"), contact["id"])
+    finally:
+        app.close()
+
+
+def _call(api: httpx.Client, method: str, path: str, body: Any = None) -> Any:
+    response = api.request(method, path, json=body)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def _enrol(base: str, username: str) -> str:
+    """Set up TOTP for a user through the API (as the user would, once); its secret."""
+    with httpx.Client(base_url=base) as client:
+        login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+        headers = {"X-CSRF-Token": login.json()["csrf_token"]}
+        secret: str = client.post("/auth/mfa/enrol", headers=headers).json()["secret"]
+        code = pyotp.TOTP(secret).now()
+        confirmed = client.post("/auth/mfa/confirm", headers=headers, json={"code": code})
+        assert confirmed.status_code == 200, confirmed.text
+        return secret
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def _unnamed_controls(page: Page) -> list[str]:
+    """Visible controls without an accessible name (label, aria-label or text)."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('button, a[href], input, select, textarea')]
+            .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+            .filter((el) => {
+                const label = el.getAttribute('aria-label')
+                    || [...(el.labels ?? [])].map((l) => l.textContent).join(' ')
+                    || el.textContent || el.title || el.alt || '';
+                return label.trim() === '';
+            })
+            .map((el) => el.outerHTML.slice(0, 120))"""
+    )
+    return found
+
+
+def _fits(page: Page) -> bool:
+    width: int = page.evaluate("() => document.documentElement.scrollWidth")
+    return width <= VIEWPORT["width"]
+
+
+def test_an_agent_handles_a_call_and_the_wallboard_follows(
+    center: Center, browser: Browser, tmp_path: Path
+) -> None:
+    agent_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    boss_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    agent = agent_ctx.new_page()
+    boss = boss_ctx.new_page()
+
+    # sign in by keyboard: password, then the authenticator's code
+    agent.goto(f"{center.base}/agent")
+    expect(agent).to_have_url(f"{center.base}/login?next=/agent")
+    expect(agent.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshot(agent, tmp_path, "login")
+    agent.keyboard.type("alice")
+    agent.keyboard.press("Tab")
+    agent.keyboard.type(PASSWORD)
+    agent.keyboard.press("Enter")
+    code = agent.get_by_label("Verification code")
+    expect(code).to_be_focused()
+    code.fill(pyotp.TOTP(center.alice_secret).now())
+    code.press("Enter")
+    expect(agent).to_have_url(f"{center.base}/agent")
+    expect(agent.get_by_role("status").first).to_have_text("Live")
+
+    # the supervisor's role needs a second factor: set up on first sign-in
+    boss.goto(f"{center.base}/wallboard")
+    boss.get_by_label("Username").fill("sam")
+    boss.get_by_label("Password").fill(PASSWORD)
+    boss.get_by_role("button", name="Sign in").click()
+    secret = boss.locator("#enrol-secret")
+    expect(secret).not_to_be_empty()
+    boss.get_by_label("Code from the app").fill(pyotp.TOTP(secret.inner_text()).now())
+    boss.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(boss.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    boss.get_by_role("button", name="I have saved them").click()
+    expect(boss).to_have_url(f"{center.base}/wallboard")
+    expect(boss.locator("#connection")).to_have_text("Live")
+    alice_row = boss.locator("#agents tbody tr", has_text="Alice Agent")
+    expect(alice_row).to_contain_text("Logged out")
+
+    agent.get_by_role("button", name="Ready", exact=True).click()
+    expect(agent.locator("#my-state")).to_have_text("Ready")
+    expect(alice_row).to_contain_text("Ready", timeout=SECOND)
+
+    # a call arrives, with what the IVR collected
+    created = _call(
+        center.api,
+        "POST",
+        "/interactions",
+        {
+            "channel": "voice",
+            "from": CALLER,
+            "queue_id": "support",
+            "attached": {"reason": "billing", "account_number": "10001"},
+        },
+    )
+    iid = created["interaction"]["id"]
+    expect(alice_row).to_contain_text("Offered", timeout=SECOND)
+    expect(agent.get_by_role("button", name="Accept")).to_be_visible()
+    customer = agent.locator("#customer")
+    expect(customer).to_contain_text("Dana Customer (Contact)")
+    expect(customer).to_contain_text("billing")
+    expect(agent.locator("#work")).to_contain_text("answer within")
+    screenshot(agent, tmp_path, "agent-offered")
+
+    agent.keyboard.press("Alt+Shift+A")  # accept, by keyboard
+    expect(agent.get_by_role("button", name="Hold")).to_be_visible()
+    expect(alice_row).to_contain_text("Busy", timeout=SECOND)
+    expect(boss.locator("#agents")).to_contain_text(f"Call · {CALLER} · connected")
+
+    # a refresh mid-call restores the same state, and the timers go on from the same start
+    agent.get_by_role("button", name="Hold").click()
+    expect(agent.get_by_role("button", name="Resume")).to_be_visible()
+    agent.reload()
+    expect(agent.get_by_role("button", name="Resume")).to_be_visible()
+    expect(agent.locator("#my-state")).to_have_text("Busy")
+    expect(customer).to_contain_text("Dana Customer (Contact)")
+    expect(agent.locator("#connection")).to_have_text("Live")
+    agent.get_by_role("button", name="Resume").click()
+    expect(agent.get_by_role("button", name="Hold")).to_be_visible()
+    screenshot(agent, tmp_path, "agent-connected")
+    assert _unnamed_controls(agent) == []
+    assert _fits(agent)
+
+    agent.get_by_role("button", name="End").click()
+    expect(alice_row).to_contain_text("Wrap-up", timeout=SECOND)
+    finish = agent.get_by_role("button", name="Finish wrap-up")
+    expect(agent.locator("#work")).to_contain_text("Wrap-up ends in")
+    finish.click()
+    expect(agent.locator("#work")).to_contain_text("this queue requires a disposition")
+    agent.get_by_label("Disposition (required)").select_option(label="Resolved")
+    agent.get_by_label("Notes").fill("Explained the bill")
+    screenshot(agent, tmp_path, "agent-wrap-up")
+    finish.click()
+    expect(agent.get_by_text("Nothing in hand")).to_be_visible()
+    expect(agent.locator("#handled")).to_have_text("1")
+    expect(alice_row).to_contain_text("Ready", timeout=SECOND)
+    expect(alice_row.locator("td").nth(3)).to_have_text("1")
+
+    # the activity reaches the CRM, and the desktop shows it on the customer's record
+    deadline = time.monotonic() + 10
+    subjects: list[str] = []
+    while time.monotonic() < deadline and not subjects:
+        found = _call(center.api, "GET", f"/crm/activities?who_id={center.contact_id}")
+        subjects = [a["name"] for a in found]
+        time.sleep(0.2)
+    assert subjects, "no activity logged in the CRM"
+    expect(agent.locator("#crm-activities")).to_contain_text(subjects[0], timeout=5000)
+    stored = _call(center.api, "GET", f"/interactions/{iid}")
+    assert (stored["disposition"], stored["notes"]) == ("resolved", "Explained the bill")
+
+    expect(boss.locator("#queues tbody tr", has_text="Support")).to_contain_text("100%")
+    expect(boss.locator("#volume-chart svg")).to_have_attribute(
+        "aria-label", "Today: 1 offered, 1 answered, 0 abandoned"
+    )
+    screenshot(boss, tmp_path, "wallboard")
+    assert _unnamed_controls(boss) == []
+    assert _fits(boss)
+
+    # the supervisor changes an agent's state from the board
+    boss.get_by_role("button", name="Make Alice Agent Not Ready").click()
+    expect(alice_row).to_contain_text("Not Ready · Break", timeout=SECOND)
+    expect(agent.locator("#my-state")).to_have_text("Not Ready · Break")
+    boss.get_by_role("button", name="Log Alice Agent out").click()
+    expect(alice_row).to_contain_text("Logged out", timeout=SECOND)
+    expect(agent.locator("#my-state")).to_have_text("Logged out")
+    agent_ctx.close()
+    boss_ctx.close()
