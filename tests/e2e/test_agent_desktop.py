@@ -72,7 +72,7 @@ def center(tmp_path: Path) -> Iterator[Center]:
             app.accounts.create_user(
                 ACTOR, "alice", PASSWORD, ["agent"], agent_id="a1", mfa_required=True
             )
-            app.accounts.create_user(ACTOR, "sam", PASSWORD, ["supervisor"])
+            app.accounts.create_user(ACTOR, "sam", PASSWORD, ["supervisor"], agent_id="a2")
             contact = _call(
                 api,
                 "POST",
@@ -198,6 +198,23 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     expect(agent.get_by_role("button", name="Hold")).to_be_visible()
     expect(alice_row).to_contain_text("Busy", timeout=SECOND)
     expect(boss.locator("#agents")).to_contain_text(f"Call · {CALLER} · connected")
+
+    # listen, whisper and barge: enabled for Alice's call only, and they ask the API; with no
+    # telephony running here the API's refusal shows in place
+    listen = boss.get_by_role("button", name="Listen to Alice Agent's call")
+    expect(listen).to_be_enabled()
+    expect(boss.get_by_role("button", name="Whisper to Alice Agent's call")).to_be_enabled()
+    expect(boss.get_by_role("button", name="Barge into Alice Agent's call")).to_be_enabled()
+    expect(boss.get_by_role("button", name="Listen to Bob Agent's call")).to_be_disabled()
+    with boss.expect_response(f"**/interactions/{iid}/monitor") as asked:
+        listen.click()
+    assert asked.value.request.method == "POST"
+    assert asked.value.request.post_data_json == {"agent_id": "a2", "mode": "listen"}
+    assert asked.value.status == 409, asked.value.text()
+    expect(alice_row.get_by_role("status")).to_contain_text("Listen failed: voice is off")
+    screenshot(boss, tmp_path, "wallboard-monitor")
+    assert _unnamed_controls(boss) == []
+    assert _fits(boss)
 
     # a refresh mid-call restores the same state, and the timers go on from the same start
     agent.get_by_role("button", name="Hold").click()

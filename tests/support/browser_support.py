@@ -7,6 +7,7 @@ only drives it; its own browser downloads are never used (there is no network fo
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -84,11 +85,13 @@ def served(app: App) -> Iterator[str]:
 
 
 def screenshot(page: Page, where: Path, name: str) -> Path:
-    """A screenshot under the test's directory, copied to docs/screenshots/ for the docs."""
+    """A screenshot under the test's directory; with CALLBRIDGE_SCREENSHOTS=1 also copied to
+    docs/screenshots/ for the docs (not on every run: the tree stays as checked out)."""
     path = where / f"{name}.png"
     page.screenshot(path=str(path))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+    if os.environ.get("CALLBRIDGE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
     return path
 
 

@@ -89,15 +89,24 @@ async def wallboard_page(request: Request, page: WallboardPage) -> HTMLResponse:
     if page.denied is not None:
         return page.denied
     granted = page.who.principal.permissions
+    can_monitor = Permission.INTERACTIONS_MONITOR in granted
     can_act = Permission.AGENTS_STATE in granted
     config = {
         "user_id": page.who.principal.user_id,
         "live": Permission.EVENTS_SUBSCRIBE in granted,
         "can_act": can_act,
+        # monitoring rings the supervisor's own agent's phone (none: the API says so)
+        "can_monitor": can_monitor,
+        "monitor_agent_id": page.who.principal.scope.agent_id or "",
         "reasons": [list(r) for r in NOT_READY_REASONS],
     }
     return render(
-        request, page.who, "wallboard.html", title="Wallboard", can_act=can_act, config=config
+        request,
+        page.who,
+        "wallboard.html",
+        title="Wallboard",
+        can_act=can_act or can_monitor,
+        config=config,
     )
 
 

@@ -170,12 +170,22 @@ function renderAgents(state) {
       row.notReady.disabled = agent.presence === "not_ready";
       row.logout.disabled = agent.presence === "logged_out" || work.length > 0;
     }
+    if (row.monitor) {
+      const call = voiceCall(state, agent);
+      if (call !== row.call) row.outcome.textContent = "";
+      row.call = call;
+      for (const button of row.monitor) button.disabled = call === null;
+    }
   }
 }
 
 function agentRow(agent) {
   const tr = h("tr", { "data-agent": agent.id }, h("th", { scope: "row" }), h("td"), h("td"), h("td"), h("td"));
   const row = { tr };
+  if (!config.can_act && !config.can_monitor) return row;
+  const actions = h("div", { class: "row-actions" });
+  tr.append(h("td", {}, actions));
+  if (config.can_monitor) monitorButtons(agent, row, actions);
   if (!config.can_act) return row;
   const url = `/agents/${encodeURIComponent(agent.id)}`;
   const error = byId("agent-error");
@@ -202,9 +212,48 @@ function agentRow(agent) {
   );
   row.logout = h("button", { type: "button", "aria-label": `Log ${agent.name} out` }, "Log out");
   row.logout.addEventListener("click", () => run(() => api("POST", `${url}/logout`)));
-  tr.append(h("td", {}, h("div", { class: "row-actions" }, row.ready, row.notReady, row.logout)));
+  actions.prepend(row.ready, row.notReady, row.logout);
   row.name = name;
   return row;
+}
+
+// --- listen, whisper, barge: the supervisor's own phone joins the agent's call ---------------
+
+const MONITOR_MODES = [
+  ["listen", "Listen", "Listen to"],
+  ["whisper", "Whisper", "Whisper to"],
+  ["barge", "Barge", "Barge into"],
+];
+
+function monitorButtons(agent, row, actions) {
+  row.monitor = [];
+  const outcome = h("span", { class: "monitor-outcome", role: "status" });
+  for (const [mode, text, verb] of MONITOR_MODES) {
+    const button = h("button", { type: "button", "aria-label": `${verb} ${agent.name}'s call`, disabled: true }, text);
+    button.addEventListener("click", async () => {
+      const iid = row.call;
+      if (!iid) return;
+      outcome.textContent = `${text}: asking…`;
+      try {
+        const body = { agent_id: config.monitor_agent_id, mode };
+        const result = await api("POST", `/interactions/${encodeURIComponent(iid)}/monitor`, body);
+        outcome.textContent = `${text}: your phone is ${result.state === "ringing" ? "ringing" : result.state.replace("_", " ")}`;
+      } catch (problem) {
+        outcome.textContent = `${text} failed: ${problem.message ?? problem}`;
+      }
+    });
+    row.monitor.push(button);
+  }
+  actions.append(...row.monitor, outcome);
+  row.outcome = outcome;
+}
+
+function voiceCall(state, agent) {
+  for (const id of Object.keys(agent.work)) {
+    const ix = state.interactions[id];
+    if (ix && ix.channel === "voice" && (ix.state === "connected" || ix.state === "on_hold")) return id;
+  }
+  return null;
 }
 
 // --- charts ----------------------------------------------------------------------------------
