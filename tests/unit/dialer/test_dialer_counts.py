@@ -50,8 +50,21 @@ def test_variance_at_or_above_the_mean_is_poisson() -> None:
 def test_close_to_the_exact_tail_and_a_probability(chances: list[float], k: int) -> None:
     got = tail(chances, k)
     assert 0.0 <= got <= 1.0
-    # mean and variance alone cannot pin a sum of unequal chances down; they come close
-    assert abs(got - exact_at_least(chances, k)) < 0.15
+    # mean and variance alone cannot pin a sum of a few very unequal chances down: the worst
+    # found in a 100,000-case search is 0.23 ([0.04, 0.97, 0.21] for k = 2; [1, 0.5, 0.25,
+    # 0.0625] for k = 2 is off by 0.17)
+    assert abs(got - exact_at_least(chances, k)) < 0.25
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.floats(0.05, 0.6), min_size=5, max_size=40),
+    st.integers(0, 25),
+)
+def test_close_where_the_pacer_uses_it(chances: list[float], k: int) -> None:
+    # the pacer's counts are sums of many middling chances (calls answering live, agents
+    # freeing up); there the two moments pin the tail within 0.03 (worst found 0.025)
+    assert abs(tail(chances, k) - exact_at_least(chances, k)) < 0.03
 
 
 @settings(max_examples=100, deadline=None)

@@ -5,7 +5,9 @@ A sum of Bernoulli variables with mean m and variance v < m is approximated by t
 the same mean and (nearly) the same variance: n = round(m^2 / (m - v)) trials of chance m / n.
 That is exact for identical chances, and keeps the small-count shape that a normal
 approximation loses (a team of five, two calls that may answer). Where v >= m the Poisson with
-mean m stands in; where v is nil the count is certain. Vectorised: the pacer asks for a few
+mean m stands in; where v is nil the count is certain. Two moments cannot pin down a sum of a
+few very unequal chances (off by up to about 0.23 for three), but for the pacer's sums of many
+middling chances the tail is within 0.03 of the exact Poisson-binomial. Vectorised: the pacer asks for a few
 hundred tails per decision.
 """
 
