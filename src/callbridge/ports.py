@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from callbridge.domain.agents import Agent
@@ -25,6 +26,12 @@ from callbridge.domain.crm.records import (
     RecordRef,
     RecordType,
 )
+from callbridge.domain.dialer.attempts import NumberHistory, RecordProgress
+from callbridge.domain.dialer.campaigns import Campaign, CampaignStatus
+from callbridge.domain.dialer.decisions import PacingDecision
+from callbridge.domain.dialer.dnc import DncBook
+from callbridge.domain.dialer.ids import CampaignId, ListId, RecordId
+from callbridge.domain.dialer.lists import DialingRecord
 from callbridge.domain.events import Event
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction, InteractionState
@@ -303,3 +310,100 @@ class MappedActivity:
 
     activity: Activity
     fields: dict[str, FieldValue]
+
+
+# --- outbound campaigns ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCampaign:
+    """A campaign as kept: the checked definition, its start/pause/stop status, and the campaign
+    file it was made from (YAML text, shown back to the supervisor as written)."""
+
+    campaign: Campaign
+    status: CampaignStatus
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCall:
+    """One dial of a campaign, as it ended. The compliance report and the pacer's estimates are
+    read from these: `live` when a person (not a machine) answered; `abandoned` when a live
+    answer got no agent within the grace (then `message` is the abandon message as played);
+    `window` the regulatory window the call counts in (the profile's `window_of`)."""
+
+    call_id: str
+    campaign_id: CampaignId
+    record_id: RecordId
+    number: str  # E.164
+    dialled_at: datetime
+    ended_at: datetime
+    disposition: DispositionCode
+    window: str
+    answered_at: datetime | None = None
+    live: bool = False
+    connected_at: datetime | None = None
+    agent_id: AgentId | None = None
+    interaction_id: InteractionId | None = None
+    abandoned: bool = False
+    message: str | None = None
+
+
+class CampaignStore(Protocol):
+    """Campaigns, the records they dial and what happened on each number. Phone numbers are
+    personal data: stored sealed, found by their blind index."""
+
+    def save_campaign(self, stored: StoredCampaign) -> None:
+        """Insert or replace the campaign (its status included)."""
+        ...
+
+    def campaign(self, campaign_id: CampaignId) -> StoredCampaign | None: ...
+
+    def campaigns(self) -> list[StoredCampaign]: ...
+
+    def add_records(self, list_id: ListId, records: Sequence[DialingRecord]) -> int:
+        """Append records to a dialing list (made on first use); returns how many were added.
+        A record id already in the list is replaced, keeping its place."""
+        ...
+
+    def records(self, list_id: ListId) -> list[DialingRecord]:
+        """The list's records in load order."""
+        ...
+
+    def progress(self, campaign_id: CampaignId) -> dict[RecordId, RecordProgress]:
+        """Every record the campaign has tried, and where it stands."""
+        ...
+
+    def histories(self, numbers: Sequence[str]) -> dict[str, NumberHistory]:
+        """What happened on each of these numbers, over every campaign (absent: never dialled)."""
+        ...
+
+    def record_call(
+        self, call: CampaignCall, progress: RecordProgress, history: NumberHistory
+    ) -> None:
+        """The ended call, the record's progress and the number's history after it: one
+        transaction, so a crash never counts a call without its effect."""
+        ...
+
+    def calls(
+        self,
+        campaign_id: CampaignId,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[CampaignCall]:
+        """The campaign's ended calls dialled in [since, until), oldest first."""
+        ...
+
+    def dnc_book(self, campaign_id: CampaignId) -> DncBook:
+        """The do-not-call entries that bear on the campaign: the internal list (with effective
+        and expiry dates), the campaign's own list, the latest national registry copy and the
+        consent / business-relationship exemptions."""
+        ...
+
+    def record_decision(self, campaign_id: CampaignId, decision: PacingDecision) -> None:
+        """Log one pacing decision with its inputs and reason."""
+        ...
+
+    def decisions(self, campaign_id: CampaignId, limit: int = 100) -> list[PacingDecision]:
+        """The newest decisions first."""
+        ...
