@@ -7,8 +7,8 @@ That is exact for identical chances, and keeps the small-count shape that a norm
 approximation loses (a team of five, two calls that may answer). Where v >= m the Poisson with
 mean m stands in; where v is nil the count is certain. Two moments cannot pin down a sum of a
 few very unequal chances (off by up to about 0.23 for three), but for the pacer's sums of many
-middling chances the tail is within 0.03 of the exact Poisson-binomial. Vectorised: the pacer asks for a few
-hundred tails per decision.
+middling chances the tail is within 0.03 of the exact Poisson-binomial. Vectorised: the pacer
+asks for a few hundred tails per decision.
 """
 
 from __future__ import annotations
