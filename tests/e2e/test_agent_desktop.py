@@ -33,6 +33,10 @@ PASSWORD = "a long enough passphrase"
 ACTOR = Actor("test", "test")
 CALLER = "+14155550142"
 SECOND = 1000  # ms: how soon the wallboard must show a change
+SCRIPT = (
+    "Hello {{record.FirstName}}, this is {{ agent.name }}.\n"
+    "You called about {{ivr.reason}} on account {{ivr.account_number}}; plan {{record.Plan__c}}."
+)
 
 
 @dataclass
@@ -64,6 +68,7 @@ def center(tmp_path: Path) -> Iterator[Center]:
                 "requirements": [{"skill": "support"}],
                 "offer_timeout_s": 120,
                 "wrap_up": {"duration_s": 120, "disposition_required": True},
+                "script": SCRIPT,
             }
             _call(api, "POST", "/queues", queue)
             agent = {"id": "a1", "name": "Alice Agent", "skills": {"support": 5}}
@@ -191,6 +196,12 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     customer = agent.locator("#customer")
     expect(customer).to_contain_text("Dana Customer (Contact)")
     expect(customer).to_contain_text("billing")
+    # the queue's call script, merged with the CRM record, the IVR's data and the agent; a
+    # field with no value is a visible blank
+    expect(agent.get_by_role("region", name="Call script")).to_have_text(
+        "Hello Dana, this is Alice Agent.\n"
+        "You called about billing on account 10001; plan ____."
+    )
     expect(agent.locator("#work")).to_contain_text("answer within")
     screenshot(agent, tmp_path, "agent-offered")
 

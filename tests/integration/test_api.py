@@ -310,3 +310,30 @@ def test_skills_metrics_and_event_log(client: TestClient) -> None:
     assert len(page) == 3
     assert rest and rest[0]["id"] > page[-1]["id"]
     assert ok(client.get("/openapi.json"))["info"]["title"] == "Callbridge"
+
+
+def test_a_queue_script_is_set_alone_checked_and_kept(
+    database_url: str, clock: ManualClock
+) -> None:
+    first = make_app(database_url, clock)
+    with TestClient(first.api, headers=AUTH) as client:
+        setup_center(client)
+        before = ok(client.get("/queues/support"))
+        assert before["script"] is None
+        bad = client.put("/queues/support/script", json={"script": "Hi\n{{ crm.Name }}"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["details"]["field"] == "script"
+        assert "line 2, column 1" in bad.json()["error"]["message"]
+        assert ok(client.get("/queues/support")) == before
+        script = "Hi {{record.FirstName}}, this is {{agent.name}}."
+        after = ok(client.put("/queues/support/script", json={"script": script}))
+        assert after == {**before, "script": script}
+    first.close()
+    again = make_app(database_url, clock)
+    try:
+        with TestClient(again.api, headers=AUTH) as client:
+            assert ok(client.get("/queues/support"))["script"] == script
+            cleared = ok(client.put("/queues/support/script", json={"script": ""}))
+            assert cleared["script"] is None
+    finally:
+        again.close()

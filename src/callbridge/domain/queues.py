@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from callbridge.domain.errors import InvalidInput
 from callbridge.domain.ids import DispositionCode, GroupName, QueueId, SkillId
+from callbridge.domain.scripts import ScriptPart, parse_script
 
 MIN_PROFICIENCY = 1
 MAX_PROFICIENCY = 10
@@ -141,10 +142,13 @@ class Queue:
     strategy: Strategy = Strategy.LONGEST_IDLE
     offer_timeout_s: float = 15.0
     wrap_up: WrapUpPolicy = field(default_factory=WrapUpPolicy)
+    # What the agent reads to the customer, with merge fields (domain.scripts).
+    script: str | None = None
     # Derived: requirement at each escalation level and the wait at which each level starts.
     levels: tuple[Requirement, ...] = field(init=False, repr=False, compare=False)
     level_starts: tuple[float, ...] = field(init=False, repr=False, compare=False)
     level_texts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    script_parts: tuple[ScriptPart, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -174,6 +178,8 @@ class Queue:
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "level_starts", starts)
         object.__setattr__(self, "level_texts", tuple(r.describe() for r in levels))
+        parts = () if self.script is None else parse_script(self.script)
+        object.__setattr__(self, "script_parts", parts)
 
     @property
     def sends_to(self) -> frozenset[QueueId]:

@@ -181,6 +181,7 @@ def queue_config(queue: Queue) -> JsonObject:
             "notes_required": queue.wrap_up.notes_required,
             "default_disposition": queue.wrap_up.default_disposition,
         },
+        "script": queue.script,
     }
 
 
@@ -238,6 +239,7 @@ def queue_from_config(queue_id: str, name: str, config: object) -> Queue:
         strategy=_enum(Strategy, c.text("strategy"), f"{where}.strategy"),
         offer_timeout_s=c.number("offer_timeout_s"),
         wrap_up=WrapUpPolicy() if wrap_up is None else _wrap_up_from(wrap_up),
+        script=c.opt_text("script"),  # absent from queues stored before scripts
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Depends, Response, status
 
 from callbridge.adapters.web.audit import disposition_json, queue_json
@@ -13,6 +15,7 @@ from callbridge.adapters.web.schemas import (
     QueueCreate,
     QueueIn,
     QueueOut,
+    ScriptIn,
 )
 from callbridge.domain.errors import AlreadyExists
 from callbridge.domain.ids import DispositionCode, QueueId
@@ -65,6 +68,22 @@ async def replace_queue(
 ) -> QueueOut:
     before = rt.center.queue(QueueId(queue_id))
     queue = body.to_domain(queue_id)
+    record = caller.audit(
+        rt.clock.now(), "queue.update", "queue", queue_id, queue_json(before), queue_json(queue)
+    )
+    svc.do_save_queue(rt, queue, audit=[record])
+    return _out(rt, QueueId(queue_id))
+
+
+@router.put(
+    "/queues/{queue_id}/script",
+    tags=["queues"],
+    dependencies=[Depends(requires(Permission.QUEUES_MANAGE))],
+)
+async def set_script(queue_id: str, body: ScriptIn, rt: RuntimeDep, caller: CallerDep) -> QueueOut:
+    """The queue's call script alone (empty or null: none); the rest of the queue stays."""
+    before = rt.center.queue(QueueId(queue_id))
+    queue = replace(before, script=body.script or None)
     record = caller.audit(
         rt.clock.now(), "queue.update", "queue", queue_id, queue_json(before), queue_json(queue)
     )

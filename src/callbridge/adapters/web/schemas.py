@@ -174,6 +174,14 @@ class QueueIn(Strict):
     strategy: Strategy = Strategy.LONGEST_IDLE
     offer_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     wrap_up: WrapUpIn = WrapUpIn()
+    script: Annotated[
+        str | None,
+        Field(
+            max_length=20_000,
+            description="What the agent reads to the customer, with merge fields such as "
+            "{{record.FirstName}}, {{ivr.account}}, {{agent.name}}, {{customer.address}}",
+        ),
+    ] = None
 
     def to_domain(self, queue_id: str) -> Queue:
         wrap = self.wrap_up
@@ -197,7 +205,12 @@ class QueueIn(Strict):
                 wrap.notes_required,
                 DispositionCode(wrap.default_disposition) if wrap.default_disposition else None,
             ),
+            script=self.script or None,
         )
+
+
+class ScriptIn(Strict):
+    script: Annotated[str | None, Field(max_length=20_000)] = None
 
 
 class QueueCreate(QueueIn):
@@ -248,6 +261,7 @@ class QueueOut(QueueCreate):
                 notes_required=w.notes_required,
                 default_disposition=w.default_disposition,
             ),
+            script=queue.script,
             stats=QueueStatsOut.of(stats),
         )
 

@@ -24,6 +24,7 @@ from callbridge.domain.channels import Direction
 from callbridge.domain.errors import InvalidState, NotFound
 from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.interactions import Interaction
+from callbridge.domain.scripts import ScriptText
 from callbridge.domain.security.permissions import Forbidden, Permission
 from callbridge.ports import JsonValue
 from callbridge.services import views
@@ -70,6 +71,7 @@ async def agent_page(request: Request, page: AgentPage, rt: RuntimeDep) -> HTMLR
     config = {
         "user_id": page.who.principal.user_id,
         "agent_id": agent.id,
+        "agent_name": agent.name,
         "queues": [[q.id, q.name] for q in views.list_queues(rt)],
         "dispositions": [[d.code, d.label] for d in dispositions],
     }
@@ -190,6 +192,11 @@ async def interaction_detail(
             "disposition_required": queue.wrap_up.disposition_required,
             "notes_required": queue.wrap_up.notes_required,
             "default_disposition": queue.wrap_up.default_disposition,
+            # parsed once, when the queue was made: the page only fills the fields in
+            "script": [
+                {"text": p.text} if isinstance(p, ScriptText) else {"field": p.key}
+                for p in queue.script_parts
+            ],
         },
         "history": history,
     }

@@ -297,6 +297,7 @@ function renderCustomer() {
     h("p", { class: "customer-line" }, h("strong", {}, d.customer), ` · ${CHANNEL_LABELS[d.channel] ?? d.channel} · ${d.direction}`, d.queue ? ` · ${d.queue.name}` : ""),
     screenPop(entry, error),
     error,
+    ...callScript(entry),
     h("h3", {}, "What the IVR collected"),
     Object.keys(d.attached).length
       ? h("dl", { class: "pairs" }, ...Object.entries(d.attached).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
@@ -307,6 +308,30 @@ function renderCustomer() {
       : h("p", { class: "quiet" }, "No earlier interactions."),
   ];
   panel.replaceChildren(...parts);
+}
+
+// The queue's call script, its merge fields filled from the CRM record, what the IVR collected,
+// the agent and the customer; a field with no value is a visible blank.
+function callScript(entry) {
+  const parts = entry.detail.queue?.script ?? [];
+  if (!parts.length) return [];
+  const d = entry.detail;
+  const record = entry.record;
+  const values = {
+    "agent.name": config.agent_name,
+    "customer.address": d.customer,
+    ...Object.fromEntries(Object.entries(d.attached).map(([k, v]) => [`ivr.${k}`, v])),
+    ...(record ? { "record.Name": record.name } : {}),
+    ...Object.fromEntries(Object.entries(record?.fields ?? {}).map(([k, v]) => [`record.${k}`, v])),
+  };
+  const text = parts.map((p) => {
+    if (p.text !== undefined) return p.text;
+    const value = values[p.field];
+    return value === undefined || value === null || value === ""
+      ? h("mark", { class: "blank", title: `no value for ${p.field}` }, "____")
+      : String(value);
+  });
+  return [h("h3", {}, "Call script"), h("div", { class: "script", role: "region", "aria-label": "Call script" }, ...text)];
 }
 
 function screenPop(entry, error) {
