@@ -33,6 +33,7 @@ PASSWORD = "a long enough passphrase"
 ACTOR = Actor("test", "test")
 CALLER = "+14155550142"
 SECOND = 1000  # ms: how soon the wallboard must show a change
+NONE = "\N{EN DASH}"  # an empty cell on the wallboard
 SCRIPT = (
     "Hello {{record.FirstName}}, this is {{ agent.name }}.\n"
     "You called about {{ivr.reason}} on account {{ivr.account_number}}; plan {{record.Plan__c}}."
@@ -275,6 +276,21 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     screenshot(boss, tmp_path, "wallboard")
     assert _unnamed_controls(boss) == []
     assert _fits(boss)
+
+    # the supervisor gives Bob the support skill from the board: he now serves Support
+    bob_row = boss.locator("#agents tbody tr", has_text="Bob Agent")
+    expect(bob_row.locator("td").nth(4)).to_have_text(NONE)
+    bob_row.get_by_label("Edit Bob Agent's skills").click()
+    bob_row.get_by_label("Skill for Bob Agent").fill("support")
+    bob_row.get_by_label("Proficiency", exact=False).fill("7")
+    bob_row.get_by_role("button", name="Set skill").click()
+    expect(bob_row.locator("td").nth(4)).to_have_text("support 7", timeout=SECOND)
+    assert _call(center.api, "GET", "/agents/a2")["skills"] == {"support": 7}
+    screenshot(boss, tmp_path, "wallboard-skills")
+    assert _unnamed_controls(boss) == []
+    bob_row.get_by_role("button", name="Remove support from Bob Agent").click()
+    expect(bob_row.locator("td").nth(4)).to_have_text(NONE, timeout=SECOND)
+    assert _call(center.api, "GET", "/agents/a2")["skills"] == {}
 
     # the supervisor changes an agent's state from the board
     boss.get_by_role("button", name="Make Alice Agent Not Ready").click()

@@ -87,16 +87,22 @@ async def agent_page(request: Request, page: AgentPage, rt: RuntimeDep) -> HTMLR
 
 
 @router.get("/wallboard")
-async def wallboard_page(request: Request, page: WallboardPage) -> HTMLResponse:
+async def wallboard_page(request: Request, page: WallboardPage, rt: RuntimeDep) -> HTMLResponse:
     if page.denied is not None:
         return page.denied
     granted = page.who.principal.permissions
     can_monitor = Permission.INTERACTIONS_MONITOR in granted
     can_act = Permission.AGENTS_STATE in granted
+    can_edit_skills = Permission.AGENTS_MANAGE in granted
+    known_skills = {r.skill for q in views.list_queues(rt) for r in q.requirements}
+    known_skills.update(s for a in views.list_agents(rt) for s in a.skills)
     config = {
         "user_id": page.who.principal.user_id,
         "live": Permission.EVENTS_SUBSCRIBE in granted,
         "can_act": can_act,
+        # skills decide which queues an agent serves: editing them is changing its queues
+        "can_edit_skills": can_edit_skills,
+        "skills": sorted(known_skills),
         # monitoring rings the supervisor's own agent's phone (none: the API says so)
         "can_monitor": can_monitor,
         "monitor_agent_id": page.who.principal.scope.agent_id or "",
@@ -107,7 +113,7 @@ async def wallboard_page(request: Request, page: WallboardPage) -> HTMLResponse:
         page.who,
         "wallboard.html",
         title="Wallboard",
-        can_act=can_act or can_monitor,
+        can_act=can_act or can_monitor or can_edit_skills,
         config=config,
     )
 

@@ -191,6 +191,7 @@ def wallboard_view(rt: Runtime) -> Json:
             **_agent(agent, line),
             "work": {iid: item.phase.value for iid, item in agent.work.items()},
             "handled": line.handled,
+            "skills": {str(s): p for s, p in sorted(agent.skills.items())},
         }
     interactions: Json = {
         ix.id: {

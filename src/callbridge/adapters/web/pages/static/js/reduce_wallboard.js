@@ -3,7 +3,7 @@
 // state = {day_start,
 //          queues: {id: {id, name, agents: [ids of agents who can serve it]}},
 //          agents: {id: {id, name, presence, reason, state, since, work: {interaction id: phase},
-//                        handled}},
+//                        handled, skills: {skill: proficiency}}},
 //          interactions: {id: {id, channel, customer, state, queue_id, agent_id, entered_at,
 //                              callback}}}
 // Open interactions, and ended ones an agent is still wrapping up. Who can serve a queue

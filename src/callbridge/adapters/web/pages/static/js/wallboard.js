@@ -165,6 +165,9 @@ function renderAgents(state) {
     });
     cells[3].textContent = work.join("; ") || "–";
     cells[4].textContent = agent.handled;
+    const skills = Object.entries(agent.skills ?? {});
+    cells[5].textContent = skills.map(([skill, level]) => `${skill} ${level}`).join(", ") || "–";
+    if (row.skills) row.skills(skills);
     if (row.ready) {
       row.ready.disabled = agent.presence === "ready";
       row.notReady.disabled = agent.presence === "not_ready";
@@ -180,12 +183,13 @@ function renderAgents(state) {
 }
 
 function agentRow(agent) {
-  const tr = h("tr", { "data-agent": agent.id }, h("th", { scope: "row" }), h("td"), h("td"), h("td"), h("td"));
+  const tr = h("tr", { "data-agent": agent.id }, h("th", { scope: "row" }), h("td"), h("td"), h("td"), h("td"), h("td"));
   const row = { tr };
-  if (!config.can_act && !config.can_monitor) return row;
+  if (!config.can_act && !config.can_monitor && !config.can_edit_skills) return row;
   const actions = h("div", { class: "row-actions" });
   tr.append(h("td", {}, actions));
   if (config.can_monitor) monitorButtons(agent, row, actions);
+  if (config.can_edit_skills) skillEditor(agent, row, actions);
   if (!config.can_act) return row;
   const url = `/agents/${encodeURIComponent(agent.id)}`;
   const error = byId("agent-error");
@@ -215,6 +219,61 @@ function agentRow(agent) {
   actions.prepend(row.ready, row.notReady, row.logout);
   row.name = name;
   return row;
+}
+
+// --- skills: which queues an agent serves follows from them ----------------------------------
+
+function skillEditor(agent, row, actions) {
+  const url = `/agents/${encodeURIComponent(agent.id)}/skills`;
+  const error = byId("agent-error");
+  const run = (action) => {
+    showError(error, null);
+    action().catch((problem) => showError(error, problem));
+  };
+  const skillId = `skill-${agent.id}`;
+  const levelId = `level-${agent.id}`;
+  const skill = h("input", { id: skillId, list: "known-skills", required: true, autocomplete: "off" });
+  const level = h("input", { id: levelId, type: "number", min: 1, max: 10, value: 5 });
+  const owned = h("ul", { class: "skill-list" });
+  const form = h(
+    "form",
+    { class: "skill-form" },
+    h("label", { for: skillId }, `Skill for ${agent.name}`),
+    skill,
+    h("label", { for: levelId }, "Proficiency (1–10)"),
+    level,
+    h("button", { type: "submit" }, "Set skill"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = skill.value.trim();
+    if (!name) {
+      skill.focus();
+      return;
+    }
+    run(async () => {
+      await api("PUT", `${url}/${encodeURIComponent(name)}`, { proficiency: Number(level.value) });
+      skill.value = "";
+    });
+  });
+  const box = h("details", { class: "skills" }, h("summary", { "aria-label": `Edit ${agent.name}'s skills` }, "Skills"), owned, form);
+  actions.append(box);
+  let shown = null;
+  row.skills = (skills) => {
+    const key = JSON.stringify(skills);
+    if (key === shown) return; // keep focus and the open form between renders
+    shown = key;
+    owned.replaceChildren(
+      ...skills.map(([name, proficiency]) =>
+        h(
+          "li",
+          {},
+          `${name} ${proficiency} `,
+          h("button", { type: "button", class: "link", "aria-label": `Remove ${name} from ${agent.name}`, onclick: () => run(() => api("DELETE", `${url}/${encodeURIComponent(name)}`)) }, "Remove"),
+        ),
+      ),
+    );
+  };
 }
 
 // --- listen, whisper, barge: the supervisor's own phone joins the agent's call ---------------
