@@ -179,8 +179,10 @@ def crm_integration(
     if crm is None:
         return Integration(None, None, None, [])
     rules = load_rules(settings.crm_screen_pop_file)
+    mapping = None
     if settings.crm_mapping_file is not None:
-        mapper: Mapper = load_mapping(settings.crm_mapping_file).apply
+        mapping = load_mapping(settings.crm_mapping_file)
+        mapper: Mapper = mapping.apply
     else:
         mapper = default_mapper(crm)
     pops = ScreenPops(crm, ScreenPopStore(store.engine), runtime.clock, rules)
@@ -192,6 +194,7 @@ def crm_integration(
         runtime.clock,
         mapper,
         DeliveryPolicy(batch=settings.crm_outbox_batch),
+        mapping=mapping,
     )
     lists = Lists(
         crm, ListStore(store.engine, store.cipher), runtime.clock, new_id, settings.default_country

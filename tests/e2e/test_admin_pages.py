@@ -105,12 +105,40 @@ def test_admin_pages_explain_mistakes_in_place(
     expect(row).to_contain_text("disposition required")
     screenshot(page, tmp_path, "admin-queues")
 
+    script = page.get_by_label("Script for Support")
+    script.fill("Hello {{record.FirstName}},\nthis is {{agent}}.")
+    page.get_by_role("button", name="Save the script for Support").click()
+    expect(script).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("region", name="Call scripts")).to_contain_text(
+        "{{agent}} at line 2, column 9 is not a merge field"
+    )
+    script.fill("Hello {{record.FirstName}},\nthis is {{agent.name}}.")
+    page.get_by_role("button", name="Save the script for Support").click()
+    expect(page.get_by_label("Script for Support")).to_have_value(
+        "Hello {{record.FirstName}},\nthis is {{agent.name}}."
+    )
+    saved = httpx.get(f"{base}/queues/support", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert saved.json()["script"] == "Hello {{record.FirstName}},\nthis is {{agent.name}}."
+
     page.get_by_role("link", name="Skills").click()
     expect(page.get_by_role("row", name="support")).to_contain_text("Alice Agent (5)")
 
     page.get_by_role("link", name="CRM connection").click()
     page.get_by_role("button", name="Test the connection").click()
-    expect(page.get_by_role("status")).to_contain_text("builtin: connected")
+    expect(page.locator("#crm-result")).to_contain_text("builtin: connected")
+
+    # a field mapping tried on a sample call: a mistake names its line, a good one shows fields
+    mapping = page.get_by_label("Mapping (YAML)")
+    mapping.fill("object: Task\nfields:\n  Subject:\n    from: nowhere\n")
+    page.get_by_role("button", name="Dry run").click()
+    mapping_form = page.get_by_role("region", name="Field mapping")
+    expect(mapping_form).to_contain_text("line 3, field Subject: unknown activity field")
+    mapping.fill("object: Task\nfields:\n  Subject:\n    template: '{channel} call'\n")
+    page.get_by_role("button", name="Dry run").click()
+    result = page.locator("#dry-run-result")
+    expect(result).to_contain_text('"Subject": "voice call"')
+    expect(result).to_contain_text('"activity": "sample"')
+    screenshot(page, tmp_path, "admin-crm-mapping")
 
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("table")).to_contain_text("queue.create")

@@ -200,8 +200,7 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     # the queue's call script, merged with the CRM record, the IVR's data and the agent; a
     # field with no value is a visible blank
     expect(agent.get_by_role("region", name="Call script")).to_have_text(
-        "Hello Dana, this is Alice Agent.\n"
-        "You called about billing on account 10001; plan ____."
+        "Hello Dana, this is Alice Agent.\nYou called about billing on account 10001; plan ____."
     )
     expect(agent.locator("#work")).to_contain_text("answer within")
     screenshot(agent, tmp_path, "agent-offered")

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from callbridge.adapters.store.outbox import activity_from_json, activity_json
-from callbridge.domain.crm.records import Activity, ActivityDirection, RecordRef, RecordType
+from callbridge.services.crm_sync.mapping import SAMPLE_ACTIVITY as SAMPLE
 from callbridge.services.crm_sync.mapping import MappingError, load_mapping
 from callbridge.services.crm_sync.rules_file import load_rules
 
@@ -19,24 +19,6 @@ mapping_app = typer.Typer(help="Field mapping files.", no_args_is_help=True)
 app.add_typer(mapping_app, name="mapping")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, highlight=False)
-
-SAMPLE = Activity(
-    external_id="sample-interaction",
-    subject="Inbound call - Support",
-    channel="voice",
-    direction=ActivityDirection.INBOUND,
-    started_at=1_800_000_000.0,
-    ended_at=1_800_000_240.0,
-    duration_s=212,
-    customer_address="+14155550100",
-    queue="Support",
-    agent="Ann Agent",
-    disposition_code="resolved",
-    disposition_label="Resolved",
-    notes="Customer asked about a refund; sent.",
-    who=RecordRef(RecordType.CONTACT, "003000000000001AAA"),
-    what=RecordRef(RecordType.CASE, "500000000000001AAA"),
-)
 
 
 @mapping_app.command("check")

@@ -25,6 +25,7 @@ from callbridge.ports import Crm
 from callbridge.services import interactions as svc
 from callbridge.services import views
 from callbridge.services.crm_sync.delivery import ActivityLog
+from callbridge.services.crm_sync.mapping import SAMPLE_ACTIVITY, parse_mapping
 from callbridge.services.crm_sync.screen_pops import ScreenPops
 from callbridge.services.runtime import Runtime
 
@@ -178,6 +179,62 @@ async def choose(
     pop = pops.choose(ix, RecordRef(RecordType(body.type), body.id), caller.principal.actor)
     log.release(ix.id)
     return ScreenPopOut.of(pop)
+
+
+class MappingOut(BaseModel):
+    origin: str = Field(description="The mapping file's path, or 'default': the CRM's own")
+    object: str | None = Field(description="The CRM object activities are logged as")
+    fields: list[str]
+    yaml: str | None = Field(description="The mapping file's text (none for the default)")
+
+
+class DryRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    yaml: str | None = Field(
+        default=None, max_length=100_000, description="A mapping to try; none: the one in use"
+    )
+    interaction_id: str | None = Field(
+        default=None, description="Map this closed interaction's activity; none: a sample call"
+    )
+
+
+class DryRunOut(BaseModel):
+    object: str | None
+    activity: str = Field(description="The interaction mapped, or 'sample'")
+    fields: dict[str, str | int | float | bool | None]
+
+
+@router.get("/crm/mapping", dependencies=[Depends(requires(Permission.CRM_READ))])
+async def mapping(log: LogDep) -> MappingOut:
+    """The field mapping in use: the file the `crm_mapping_file` setting names, or the CRM's
+    default fields."""
+    m = log.mapping
+    if m is None:
+        return MappingOut(origin="default", object=None, fields=[], yaml=None)
+    return MappingOut(origin=m.origin, object=m.object, fields=sorted(m.rules), yaml=m.text)
+
+
+@router.post("/crm/mapping/dry-run", dependencies=[Depends(requires(Permission.CRM_READ))])
+async def dry_run(body: DryRunIn, log: LogDep) -> DryRunOut:
+    """What a mapping (the one given, else the one in use) makes of an interaction's activity
+    (the one named, else a sample call), without writing anything to the CRM. A mistake in the
+    mapping is a 422 naming its line and field."""
+    activity, source = SAMPLE_ACTIVITY, "sample"
+    if body.interaction_id is not None:
+        row = log.outbox.get(body.interaction_id)
+        if row is None:
+            raise NotFound(
+                f"interaction {body.interaction_id} has no activity: one is made when it closes",
+                field="interaction_id",
+            )
+        activity, source = row.activity, body.interaction_id
+    if body.yaml is not None:
+        given = parse_mapping(body.yaml, "the mapping")
+        return DryRunOut(object=given.object, activity=source, fields=given.apply(activity))
+    m = log.mapping
+    return DryRunOut(
+        object=None if m is None else m.object, activity=source, fields=log.mapper(activity)
+    )
 
 
 @router.get("/crm/outbox", dependencies=[Depends(requires(Permission.INTERACTIONS_READ))])

@@ -23,6 +23,7 @@ from callbridge.domain.crm.screen_pop import Outcome
 from callbridge.domain.errors import CallbridgeError
 from callbridge.domain.ids import InteractionId
 from callbridge.ports import Crm, MappedActivity, Store
+from callbridge.services.crm_sync.mapping import FieldMapping
 from callbridge.services.crm_sync.screen_pops import ScreenPops
 
 log = structlog.get_logger(__name__)
@@ -63,9 +64,11 @@ class ActivityLog:
         mapper: Mapper,
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
+        mapping: FieldMapping | None = None,
     ) -> None:
         self.outbox, self.crm, self.screen_pops, self.store = outbox, crm, screen_pops, store
         self.clock, self.mapper = clock, mapper
+        self.mapping = mapping  # the mapping file `mapper` applies; None: the CRM's default
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
 

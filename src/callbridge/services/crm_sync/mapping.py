@@ -26,8 +26,33 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from callbridge.documents import NotYaml, line_of, read_yaml
-from callbridge.domain.crm.records import Activity, FieldValue
+from callbridge.domain.crm.records import (
+    Activity,
+    ActivityDirection,
+    FieldValue,
+    RecordRef,
+    RecordType,
+)
 from callbridge.domain.errors import InvalidInput
+
+# What a dry run maps when no real interaction is named: an inbound call, wrapped up.
+SAMPLE_ACTIVITY = Activity(
+    external_id="sample-interaction",
+    subject="Inbound call - Support",
+    channel="voice",
+    direction=ActivityDirection.INBOUND,
+    started_at=1_800_000_000.0,
+    ended_at=1_800_000_240.0,
+    duration_s=212,
+    customer_address="+14155550100",
+    queue="Support",
+    agent="Ann Agent",
+    disposition_code="resolved",
+    disposition_label="Resolved",
+    notes="Customer asked about a refund; sent.",
+    who=RecordRef(RecordType.CONTACT, "003000000000001AAA"),
+    what=RecordRef(RecordType.CASE, "500000000000001AAA"),
+)
 
 
 class MappingError(InvalidInput):
@@ -181,6 +206,7 @@ class FieldMapping:
     object: str
     rules: dict[str, FieldRule]
     origin: str
+    text: str = ""  # the YAML it was read from
 
     def apply(self, activity: Activity) -> dict[str, FieldValue]:
         values = sources(activity)
@@ -241,7 +267,7 @@ def parse_mapping(text: str, origin: str = "<mapping>") -> FieldMapping:
             field=field_name,
             line=where,
         ) from exc
-    return FieldMapping(parsed.object, parsed.fields, origin)
+    return FieldMapping(parsed.object, parsed.fields, origin, text)
 
 
 def mapping_json(mapping: FieldMapping) -> Mapping[str, Any]:

@@ -26,7 +26,7 @@ SECTIONS = (
     ("/admin/skills", "Skills", Permission.AGENTS_READ),
     ("/admin/queues", "Queues", Permission.QUEUES_READ),
     ("/admin/dispositions", "Dispositions", Permission.DISPOSITIONS_READ),
-    ("/admin/crm", "CRM connection", Permission.METRICS_READ),
+    ("/admin/crm", "CRM connection and mapping", Permission.METRICS_READ),
     ("/admin/audit", "Audit log", Permission.AUDIT_READ),
 )
 
@@ -137,12 +137,16 @@ async def crm_page(
     if page.denied is not None:
         return page.denied
     crm = getattr(request.app.state, "crm", None)
+    log = getattr(request.app.state, "activity_log", None)
+    mapping = None if log is None else log.mapping
     return _page(
         request,
         page,
         "admin_crm.html",
         "CRM connection",
         crm_name=None if crm is None else crm.name,
+        mapping=mapping,
+        can_dry_run=Permission.CRM_READ in page.who.principal.permissions,
     )
 
 

@@ -1,6 +1,6 @@
 // The admin forms: each sends its fields as JSON to the REST API route it names
 // (data-method, data-url); a mistake is shown next to the field the API names, and the page
-// is read again after a change. Buttons with data-url run one request (delete, test).
+// is read again after a change (or, with data-output, the answer is shown there). Buttons with data-url run one request (delete, test).
 
 import { api } from "./api.js";
 import { h } from "./dom.js";
@@ -62,8 +62,10 @@ for (const form of document.querySelectorAll("form[data-url]")) {
     event.preventDefault();
     clearProblems(form);
     try {
-      await api(form.dataset.method ?? "POST", form.dataset.url, bodyOf(form));
-      location.reload();
+      const result = await api(form.dataset.method ?? "POST", form.dataset.url, bodyOf(form));
+      const out = form.dataset.output && document.getElementById(form.dataset.output);
+      if (out) out.textContent = JSON.stringify(result, null, 2); // a dry run: show, keep the form
+      else location.reload();
     } catch (error) {
       showProblem(form, error);
     }
