@@ -137,16 +137,98 @@ def test_a_quiet_stream_sends_heartbeats(app: App, client: TestClient) -> None:
 
 
 def test_a_client_too_far_behind_is_cut_off(app: App) -> None:
-    hub = Hub(app.runtime, max_pending=2)
+    hub = Hub(app.runtime, max_pending=3)
     token, owner = app.accounts.authenticate_token(TOKEN)
     principal = app.accounts.principal(owner, token)
 
-    async def fill() -> Connection:
-        conn = Connection(principal, last_sent=0)  # a socket that sends nothing meanwhile
-        hub.connections.add(conn)
+    async def fill() -> tuple[Connection, Connection]:
+        slow = Connection(principal, last_sent=0)  # a socket that writes nothing meanwhile
+        keeping_up = Connection(principal, last_sent=0)
+        for conn in (slow, keeping_up):
+            hub.connections.add(conn)
+            hub.go_live(conn)
         for i in range(1, 5):
             hub.publish(StoredEvent(i, 0.0, "agent_presence_changed", None, None, None, {}))
+            hub.flush()
+            taken = keeping_up.take()
+            assert taken is not None and taken[1] == i
+        return slow, keeping_up
+
+    slow, keeping_up = anyio.run(fill)
+    assert slow.overflowed and slow not in hub.connections
+    assert not keeping_up.overflowed and keeping_up in hub.connections
+
+
+def test_one_frame_per_view_and_tick_shared_by_its_sockets(app: App) -> None:
+    hub = Hub(app.runtime)
+    token, owner = app.accounts.authenticate_token(TOKEN)
+    principal = app.accounts.principal(owner, token)
+
+    async def tick() -> list[Connection]:
+        conns = [Connection(principal, last_sent=0) for _ in range(3)]
+        for conn in conns:
+            hub.connections.add(conn)
+            hub.go_live(conn)
+        for i in range(1, 4):
+            hub.publish(StoredEvent(i, 0.0, "agent_presence_changed", None, None, None, {}))
+        hub.flush()
+        return conns
+
+    conns = anyio.run(tick)
+    frames = [conn.chunks[0].frame for conn in conns]
+    assert all(f is frames[0] for f in frames)  # encoded once, the same string for each
+    assert [e["id"] for e in json.loads(frames[0])["events"]] == [1, 2, 3]
+
+
+def test_a_socket_behind_gets_what_piled_up_as_one_frame(app: App) -> None:
+    hub = Hub(app.runtime)
+    token, owner = app.accounts.authenticate_token(TOKEN)
+    principal = app.accounts.principal(owner, token)
+
+    async def ticks() -> Connection:
+        conn = Connection(principal, last_sent=0)
+        hub.connections.add(conn)
+        hub.go_live(conn)
+        for i in range(1, 4):
+            hub.publish(StoredEvent(i, 0.0, "agent_presence_changed", None, None, None, {}))
+            hub.flush()
+        hub.beat(conn.sent_at + hub.heartbeat_s)  # not idle: events wait for it
         return conn
 
-    conn = anyio.run(fill)
-    assert conn.overflowed and [i for i, _ in conn.pending] == [1, 2, 3, 4]
+    conn = anyio.run(ticks)
+    taken = conn.take()
+    assert taken is not None and taken[1] == 3
+    assert [e["id"] for e in json.loads(taken[0])["events"]] == [1, 2, 3]
+    assert conn.take() is None
+
+
+def test_a_socket_that_does_not_read_holds_up_the_others_once(app: App) -> None:
+    hub = Hub(app.runtime, blocked_s=0.01, max_pending=5)
+    token, owner = app.accounts.authenticate_token(TOKEN)
+    principal = app.accounts.principal(owner, token)
+    written: list[str] = []
+
+    async def blocked(text: str) -> None:
+        await anyio.sleep_forever()  # its transport's buffer is full
+
+    async def reads(text: str) -> None:
+        written.append(text)
+
+    async def ticks() -> tuple[Connection, Connection]:
+        stuck = Connection(principal, last_sent=0, send=blocked)
+        fine = Connection(principal, last_sent=0, send=reads)
+        for conn in (stuck, fine):
+            hub.connections.add(conn)
+            hub.go_live(conn)
+        for i in range(1, 8):
+            hub.publish(StoredEvent(i, 0.0, "agent_presence_changed", None, None, None, {}))
+            hub.flush()
+            await hub.deliver()
+            if i == 1:  # given up once, then left to its own task, which writes nothing here
+                assert stuck.slow and stuck.wake.is_set() and stuck.last_sent == 0
+        return stuck, fine
+
+    stuck, fine = anyio.run(ticks)
+    assert [json.loads(t)["events"][0]["id"] for t in written] == list(range(1, 8))
+    assert fine.last_sent == 7 and not fine.slow
+    assert stuck.overflowed and stuck not in hub.connections  # it resumes from the log

@@ -19,215 +19,41 @@ Two ways to follow the log:
   without a socket for `idle_s` is dropped. A client that falls `max_pending` events behind is
   closed (1013) and resumes from the log when it reconnects.
 
-One `Hub` per app follows the bus, encodes each event once and hands it to every socket that
-may see it; each socket sends what piled up as one frame, at most every `flush_s`, so a burst
-costs a frame per client, not a frame per event.
+The queues and the broadcaster that encodes each frame once for all sockets are in
+`broadcast.py`; here each socket replays what it missed, then writes what it is handed.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
-import structlog
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
 from callbridge.adapters.web.auth import Caller, ws_requires
+from callbridge.adapters.web.broadcast import (
+    REPLAY_PAGE,
+    ClientQueue,
+    Connection,
+    Hub,
+    encode,
+    frame,
+    last_logged_id,
+    visible,
+)
 from callbridge.adapters.web.schemas import EventOut
 from callbridge.domain.security.permissions import Permission, Principal
-from callbridge.ports import EventBus, Store, StoredEvent
+from callbridge.ports import EventBus
 from callbridge.services.runtime import Runtime
 
-log = structlog.get_logger(__name__)
+__all__ = ["QUEUE_GONE", "TRY_AGAIN", "Connection", "Hub", "last_logged_id", "router", "visible"]
+
 router = APIRouter(tags=["events"])
-REPLAY_PAGE = 1000
 QUEUE_GONE = 4410  # close code: the queue is unknown or expired; read a fresh snapshot
 TRY_AGAIN = 1013  # close code: too far behind; reconnect and resume from the log
-
-
-def visible(principal: Principal, event: StoredEvent) -> bool:
-    """May this principal see this event?"""
-    scope = principal.scope
-    if Permission.INTERACTIONS_READ in principal.permissions:
-        return scope.queues is None or event.queue_id is None or event.queue_id in scope.queues
-    return scope.agent_id is not None and event.agent_id == scope.agent_id
-
-
-def encode(event: StoredEvent) -> str:
-    """One event as the JSON text every subscriber gets (the shape of GET /events)."""
-    return json.dumps(
-        {
-            "id": event.id,
-            "at": event.at,
-            "kind": event.kind,
-            "interaction_id": event.interaction_id,
-            "agent_id": event.agent_id,
-            "queue_id": event.queue_id,
-            "payload": event.payload,
-        },
-        separators=(",", ":"),
-    )
-
-
-def last_logged_id(store: Store, known: int = 0) -> int:
-    """The id of the newest logged event (0 for none), given that `known` is logged or 0.
-
-    Ids only grow, so "is any event after x" is monotone in x: a doubling search brackets the
-    newest, halving narrows it, and the last stretch is read in pages. About 2·log2(id) reads
-    of one row each.
-    """
-    found = store.events(after_id=known, limit=1)
-    if not found:
-        return known
-    low, step = found[0].id, 1  # low is logged
-    while found := store.events(after_id=low + step, limit=1):
-        low, step = found[0].id, step * 2
-    high = low + step  # nothing after high
-    while high - low > REPLAY_PAGE:
-        middle = (low + high) // 2
-        found = store.events(after_id=middle, limit=1)
-        if found:
-            low = found[0].id
-        else:
-            high = middle
-    while page := store.events(after_id=low, limit=REPLAY_PAGE):
-        low = page[-1].id
-    return low
-
-
-@dataclass(slots=True)
-class ClientQueue:
-    """One page's place in the event log: what it acknowledged, and whether it is in use."""
-
-    id: str
-    user_id: str
-    acked: int
-    sockets: int = 0
-    idle_since: float | None = None  # runtime clock; None while a socket is open
-
-
-@dataclass(eq=False, slots=True)
-class Connection:
-    """One open socket of a queue: the events waiting to be sent to it."""
-
-    principal: Principal
-    last_sent: int
-    pending: list[tuple[int, str]] = field(default_factory=list)
-    wake: anyio.Event = field(default_factory=anyio.Event)
-    overflowed: bool = False
-
-
-class Hub:
-    """The queues of the pages, and the one subscription to the bus that feeds their sockets."""
-
-    def __init__(
-        self,
-        rt: Runtime,
-        *,
-        heartbeat_s: float = 15.0,
-        idle_s: float = 600.0,
-        flush_s: float = 0.05,
-        max_pending: int = 20_000,
-    ) -> None:
-        self.rt = rt
-        self.heartbeat_s, self.idle_s = heartbeat_s, idle_s
-        self.flush_s, self.max_pending = flush_s, max_pending
-        self.queues: dict[str, ClientQueue] = {}
-        self.connections: set[Connection] = set()
-        self._last_id = last_logged_id(rt.store)
-        self.running = False
-
-    def position(self) -> int:
-        """The id of the newest logged event. A snapshot taken in the same step of the event
-        loop (no await between) shows exactly the events up to it."""
-        self._last_id = last_logged_id(self.rt.store, self._last_id)
-        return self._last_id
-
-    def register(self, principal: Principal, after_id: int) -> ClientQueue:
-        """A new queue for a snapshot that shows the events up to `after_id`."""
-        self.sweep()
-        queue = ClientQueue(
-            secrets.token_urlsafe(16), principal.user_id, after_id, idle_since=self.rt.clock.now()
-        )
-        self.queues[queue.id] = queue
-        return queue
-
-    def sweep(self) -> int:
-        """Drop the queues nobody has used for `idle_s`; returns how many."""
-        cutoff = self.rt.clock.now() - self.idle_s
-        gone = [
-            q.id
-            for q in self.queues.values()
-            if q.sockets == 0 and q.idle_since is not None and q.idle_since <= cutoff
-        ]
-        for queue_id in gone:
-            del self.queues[queue_id]
-        return len(gone)
-
-    def claim(self, queue_id: str, principal: Principal, last_event_id: int) -> ClientQueue | None:
-        """The caller's queue, if it still exists and the client is not behind its own ack."""
-        self.sweep()
-        queue = self.queues.get(queue_id)
-        if queue is None or queue.user_id != principal.user_id or last_event_id < queue.acked:
-            return None
-        queue.sockets += 1
-        queue.idle_since = None
-        return queue
-
-    def release(self, queue: ClientQueue) -> None:
-        queue.sockets = max(0, queue.sockets - 1)
-        if queue.sockets == 0:
-            queue.idle_since = self.rt.clock.now()
-
-    def publish(self, event: StoredEvent) -> None:
-        """Hand one event to every open socket that may see it."""
-        text: str | None = None
-        for conn in self.connections:
-            if event.id <= conn.last_sent or not visible(conn.principal, event):
-                continue
-            if text is None:
-                text = encode(event)
-            conn.pending.append((event.id, text))
-            if len(conn.pending) > self.max_pending:
-                conn.overflowed = True
-            conn.wake.set()
-
-    async def run(self) -> None:
-        """Follow the bus for as long as the app runs; catch up from the log if cut off."""
-        bus: EventBus = self.rt.bus
-        self.running = True
-        try:
-            while True:
-                live = bus.subscribe()
-                try:
-                    caught_up = self._last_id
-                    for event in self._logged_after(caught_up):  # published while resubscribing
-                        self.publish(event)
-                        self._last_id = max(self._last_id, event.id)
-                    async for event in live:
-                        if event.id > caught_up:
-                            self.publish(event)
-                            self._last_id = max(self._last_id, event.id)
-                finally:
-                    await live.aclose()  # type: ignore[attr-defined]  # an async generator
-                log.warning("event_hub_resubscribing", last_id=self._last_id)
-        finally:
-            self.running = False
-
-    def _logged_after(self, after_id: int) -> list[StoredEvent]:
-        found: list[StoredEvent] = []
-        while page := self.rt.store.events(after_id=after_id, limit=REPLAY_PAGE):
-            found += page
-            after_id = page[-1].id
-        return found
-
-
-def _frame(texts: list[str]) -> str:
-    return '{"type":"events","events":[' + ",".join(texts) + "]}"
+CLOSE_WAIT_S = 5.0  # a socket cut off for not reading may not read its close frame either
 
 
 @router.websocket("/ws/events")
@@ -277,14 +103,16 @@ async def _follow_queue(
         await websocket.close(QUEUE_GONE, "queue_gone: read a fresh snapshot")
         return
     conn = Connection(principal, last_event_id)
-    hub.connections.add(conn)  # live events pile up in pending while the log is replayed
+    hub.connections.add(conn)  # live events are held while the log is replayed
     try:
-        await _replay(websocket, hub, conn)
         async with anyio.create_task_group() as tg:
+            conn.scope = tg.cancel_scope
             tg.start_soon(_watch_close, websocket, tg.cancel_scope, lambda n: _ack(queue, conn, n))
-            await _send_live(websocket, hub, conn)
-            tg.cancel_scope.cancel()
-        await websocket.close(TRY_AGAIN, "too far behind: reconnect to resume")
+            await _replay(websocket, hub, conn)
+            await _write(websocket, conn)
+        if conn.overflowed:
+            with anyio.move_on_after(CLOSE_WAIT_S):
+                await websocket.close(TRY_AGAIN, "too far behind: reconnect to resume")
     except* WebSocketDisconnect:
         pass
     finally:
@@ -298,39 +126,35 @@ def _ack(queue: ClientQueue, conn: Connection, event_id: int) -> None:
 
 
 async def _replay(websocket: WebSocket, hub: Hub, conn: Connection) -> None:
-    """What the client missed, from the log, in frames of at most a page."""
+    """What the client missed, from the log, in frames of at most a page; then live."""
     after = conn.last_sent
     while page := hub.rt.store.events(after_id=after, limit=REPLAY_PAGE):
         after = page[-1].id
         texts = [encode(e) for e in page if visible(conn.principal, e)]
         if texts:
-            await websocket.send_text(_frame(texts))
+            await websocket.send_text(frame(texts))
         conn.last_sent = after
-    conn.pending = [(i, t) for i, t in conn.pending if i > conn.last_sent]
+    conn.sent_at = anyio.current_time()
+    conn.send = websocket.send_text  # the broadcaster writes from now on, while it can
+    hub.go_live(conn)  # in the same step as the last read: nothing falls in between
 
 
-async def _send_live(websocket: WebSocket, hub: Hub, conn: Connection) -> None:
-    """Send what piles up, one frame at a time; a heartbeat when nothing has for a while.
-    Returns when the client fell too far behind."""
+async def _write(websocket: WebSocket, conn: Connection) -> None:
+    """Write what the broadcaster hands this socket while a write to it blocked the
+    broadcaster (`Connection.slow`), until it has caught up; runs until cancelled (the client
+    left, or fell too far behind)."""
     while True:
-        if not conn.pending:
-            with anyio.move_on_after(hub.heartbeat_s):
-                await conn.wake.wait()
+        taken = conn.take() if conn.slow else None  # else the broadcaster writes
+        if taken is None:
+            await conn.wake.wait()
             conn.wake = anyio.Event()
-        if _behind(conn):
-            return
-        if not conn.pending:
-            await websocket.send_text('{"type":"heartbeat"}')
             continue
-        batch, conn.pending = conn.pending, []
-        conn.last_sent = batch[-1][0]
-        await websocket.send_text(_frame([t for _, t in batch]))
-        if hub.flush_s:
-            await anyio.sleep(hub.flush_s)  # let a burst gather into the next frame
-
-
-def _behind(conn: Connection) -> bool:
-    return conn.overflowed
+        text, last_id = taken
+        await websocket.send_text(text)
+        conn.last_sent = max(conn.last_sent, last_id)
+        conn.sent_at = anyio.current_time()
+        if not conn.chunks:
+            conn.slow = False  # caught up: the broadcaster writes again
 
 
 async def _watch_close(
