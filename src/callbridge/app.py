@@ -17,6 +17,8 @@ from callbridge.adapters.crm.salesforce.build import build_connector as build_sa
 from callbridge.adapters.crm.salesforce.connector import SalesforceConnector
 from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
+from callbridge.adapters.store.campaign_personal import CampaignRecords
+from callbridge.adapters.store.campaigns import SqlCampaignStore
 from callbridge.adapters.store.integration_personal import IntegrationRecords
 from callbridge.adapters.store.lists import ListStore
 from callbridge.adapters.store.outbox import Outbox
@@ -26,17 +28,20 @@ from callbridge.adapters.store.sql import SqlStore
 from callbridge.adapters.store.webhooks import WebhookStore
 from callbridge.adapters.telephony.voice import Voice
 from callbridge.adapters.web.api import create_api
+from callbridge.adapters.web.chat import WebChat
 from callbridge.adapters.web.integration import CrmCollector
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
 from callbridge.domain.ivr import FlowBook
 from callbridge.domain.security.accounts import LockoutPolicy
 from callbridge.ports import Crm, PersonalDataHolder
+from callbridge.services.campaigns import Campaigns
 from callbridge.services.crm_sync.delivery import ActivityLog, DeliveryPolicy, Mapper
 from callbridge.services.crm_sync.lists import Lists
 from callbridge.services.crm_sync.mapping import load_mapping
 from callbridge.services.crm_sync.rules_file import load_rules
 from callbridge.services.crm_sync.screen_pops import ScreenPops
+from callbridge.services.dialer import Dialer
 from callbridge.services.flows import load_book
 from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import AccountPolicy, Accounts
@@ -114,14 +119,23 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         if isinstance(crm, SalesforceConnector):  # screen pops read its local phone index
             integration.tasks.append(crm.keep_index)
         voice = None
+        flows = entry_flows(settings)
         if settings.sip_enabled:
-            flows = entry_flows(settings)
             voice = Voice(settings, runtime, bus, accounts.sip_credentials, new_id, flows, crm)
             integration.tasks.append(voice.run)
+            if settings.dialer_enabled:
+                campaigns = SqlCampaignStore(store.engine, store.cipher)
+                dialer = Dialer(
+                    campaigns, runtime, voice.gateway, tick_s=settings.dialer_tick_s, dnc=campaigns
+                )
+                integration.tasks.append(dialer.run)
     except Exception:
         _close_crm(crm)
         store.close()
         raise
+    webchat = WebChat(
+        frozenset(settings.webchat_queues), settings.webchat_starts_per_minute, store.cipher
+    )
     api = create_api(
         runtime,
         accounts,
@@ -129,7 +143,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         run_timer_loop=run_timer_loop,
         tls=settings.tls_cert_file is not None,
         webhook_dispatcher=WebhookDispatcher(webhook_store, bus, runtime.clock),
-        background=integration.tasks,
+        background=[*integration.tasks, lambda: webchat.follow(bus)],
     )
     api.state.audit_log = AuditLog(store.engine)
     api.state.webhooks = webhook_store
@@ -139,10 +153,18 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     api.state.screen_pops = integration.screen_pops
     api.state.activity_log = integration.activity_log
     api.state.lists = integration.lists
+    api.state.campaigns = Campaigns(
+        SqlCampaignStore(store.engine, store.cipher),
+        runtime.clock,
+        settings.default_country,
+        ListStore(store.engine, store.cipher),
+    )
     if crm is not None and integration.activity_log is not None:
         api.state.registry.register(CrmCollector(crm, integration.activity_log))
     generated = token is not None and configured is None
     api.state.voice = voice
+    api.state.webchat = webchat
+    api.state.flows, api.state.flows_dir = flows, settings.ivr_flows_dir
     return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm, voice)
 
 
@@ -219,6 +241,7 @@ def privacy_requests(store: SqlStore, clock: Clock) -> PrivacyRequests:
         InteractionRecords(store),
         CrmRecords(store.engine, store.cipher, clock),  # the built-in CRM's tables
         IntegrationRecords(store.engine, store.cipher),  # the outbox, dialing lists
+        CampaignRecords(store.engine, store.cipher),  # campaign records, calls, histories
     ]
     return PrivacyRequests(holders, store.cipher.index, store, clock)
 

@@ -215,6 +215,17 @@ class Settings(BaseSettings):
         description="How long an outbound call rings before it counts as no answer "
         "(the US rules ask for at least 15 s).",
     )
+    dialer_enabled: bool = Field(
+        default=True,
+        description="Run the live dialer with SIP: running campaigns place calls through the "
+        "trunk.",
+    )
+    dialer_tick_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=10.0,
+        description="How often the live dialer paces each running campaign, in seconds.",
+    )
     voice_record_calls: bool = Field(
         default=True, description="Record every call an agent takes (both voices, a WAV each)."
     )
@@ -227,6 +238,14 @@ class Settings(BaseSettings):
         default=None,
         description="Where generated audio (music on hold, speech) is kept; default: a "
         "directory next to a SQLite database, else the system's temporary directory.",
+    )
+    webchat_queues: tuple[str, ...] = Field(
+        default=(),
+        description="Queues a customer may start a web chat in (POST /chat); empty: web chat "
+        "is off.",
+    )
+    webchat_starts_per_minute: int = Field(
+        default=20, ge=1, description="Web chats one client address may start in a minute."
     )
     default_country: str = Field(
         default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."

@@ -39,6 +39,12 @@ NO_CRM = dict.fromkeys(
         "dialing_list_members",
         "dnc",
         "remote_phone_index",
+        "campaign_records",
+        "number_histories",
+        "campaign_calls",
+        "campaign_dnc",
+        "dnc_registry_numbers",
+        "dnc_exemptions",
     ),
     0,
 )

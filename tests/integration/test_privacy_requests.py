@@ -97,7 +97,9 @@ def test_export_holds_everything_about_the_subject_and_nothing_else(
     assert found == sorted([ids[0], again])
     [entry, _] = [e for e in audit_entries(app) if e["action"] == "privacy.export"]
     assert entry["object_id"] == document["subject"]["index"]
-    assert entry["after"] == {"records": {"interactions": 2, "crm": 0, "crm_integration": 2}}
+    assert entry["after"] == {
+        "records": {"interactions": 2, "crm": 0, "crm_integration": 2, "campaigns": 0}
+    }
     assert BOB.address not in json.dumps(entry, default=str)
 
 
@@ -119,7 +121,7 @@ def test_erasure_removes_the_data_everywhere_and_is_audited(
 
     erased = ok(client.post("/privacy/erase", json={"address": "JANE.DOE@example.org"}))
     # the interaction, and its activity waiting in the outbox for the CRM
-    counts = {"interactions": 1, "crm": 0, "crm_integration": 1}
+    counts = {"interactions": 1, "crm": 0, "crm_integration": 1, "campaigns": 0}
     assert erased["erased"] == counts and erased["total"] == 2
 
     ix = ok(client.get(f"/interactions/{jane_id}"))
@@ -137,6 +139,13 @@ def test_erasure_removes_the_data_everywhere_and_is_audited(
         "interactions": [],
         "crm": [],
         "crm_integration": {"crm_activities_queued": [], "dialing_lists": [], "do_not_call": False},
+        "campaigns": {
+            "dialing_records": [],
+            "calls": [],
+            "campaign_do_not_call": [],
+            "exemptions": [],
+            "attempts": [],
+        },
     }
     # the others are untouched
     bob = ok(client.get(f"/interactions/{ids[BOB.address]}"))
@@ -198,7 +207,10 @@ def test_the_cli_exports_to_a_file_and_erases(
     assert unconfirmed.exit_code == 2 and "--yes" in unconfirmed.output
     erased = runner.invoke(cli, ["privacy", "erase", "+442079460318", "--yes", *settings])
     assert erased.exit_code == 0, erased.output
-    assert "erased 2 record(s) (interactions: 1, crm: 0, crm_integration: 1)" in erased.output
+    assert (
+        "erased 2 record(s) (interactions: 1, crm: 0, crm_integration: 1, campaigns: 0)"
+        in erased.output
+    )
     assert ok(client.get(f"/interactions/{iid}"))["notes"] == "[erased]"
     actors = {(e["actor"], e["action"]) for e in audit_entries(app)}
     assert {("cli", "privacy.export"), ("cli", "privacy.erase")} <= actors

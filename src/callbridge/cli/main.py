@@ -20,6 +20,7 @@ from callbridge.app import App, build
 from callbridge.cli import audit as audit_cli
 from callbridge.cli import certs as certs_cli
 from callbridge.cli import crm as crm_cli
+from callbridge.cli import dialer as dialer_cli
 from callbridge.cli import flow as flow_cli
 from callbridge.cli import keys as keys_cli
 from callbridge.cli import privacy as privacy_cli
@@ -49,6 +50,7 @@ console = Console(stderr=True, soft_wrap=True)
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(certs_cli.app, name="certs")
 app.add_typer(crm_cli.app, name="crm")
+app.add_typer(dialer_cli.app, name="dialer")
 app.add_typer(flow_cli.app, name="flow")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(privacy_cli.app, name="privacy")

@@ -168,6 +168,38 @@ class ContactCenter(Roster):
         events += self.accept(ix.id, agent_id, now)
         return events
 
+    def offer_answered(
+        self, interaction_id: InteractionId, agent_id: AgentId, rule: str, now: float
+    ) -> list[Event]:
+        """A call the dialer placed that a person answered (a new outbound interaction):
+        offered to `agent_id`, whom the dialer chose, outside any queue. Answering the agent's
+        phone accepts it; a missed offer ends it (abandoned)."""
+        ix = self.interaction(interaction_id)
+        agent = self.agent(agent_id)
+        if ix.state is not S.NEW or ix.direction is not Direction.OUTBOUND:
+            raise InvalidState(
+                f"interaction {ix.id} is not a new outbound call", interaction_id=ix.id
+            )
+        if not agent.can_take(ix.channel):
+            raise AgentUnavailable(
+                f"agent {agent_id} cannot take a call now ({agent.state.value})",
+                agent_id=agent_id,
+            )
+        decision = RoutingDecision(
+            trigger=Trigger.CAMPAIGN,
+            interaction_id=ix.id,
+            queue_id=QueueId(""),
+            agent_id=agent_id,
+            level=0,
+            requirement="an agent of the campaign",
+            strategy="dialer",
+            rule=rule,
+            candidates_total=1,
+        )
+        events: list[Event] = []
+        self._offer(ix, agent, decision, now, events)
+        return events
+
     def enqueue(
         self,
         interaction_id: InteractionId,

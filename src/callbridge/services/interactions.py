@@ -157,3 +157,28 @@ def do_call_progress(
 ) -> list[StoredEvent]:
     """Log a call leg's progress (ringing, answered, busy, no answer, failed), timestamped."""
     return rt.apply(lambda c, now: c.call_progress(iid, leg, stage, status, now))
+
+
+def do_outbound_answered(
+    rt: Runtime,
+    iid: InteractionId,
+    to_address: str,
+    from_address: str,
+    attached: dict[str, str],
+) -> list[StoredEvent]:
+    """A call the dialer placed was answered: a new outbound voice interaction, in no queue
+    yet (`do_offer_answered` gives it to an agent; `do_end` by the system abandons it)."""
+    if len(attached) > MAX_ATTACHED:
+        raise InvalidInput(f"at most {MAX_ATTACHED} attached values", field="attached")
+    return rt.apply(
+        lambda c, now: c.create_interaction(
+            iid, Channel.VOICE, Direction.OUTBOUND, from_address, to_address, attached, now
+        )
+    )
+
+
+def do_offer_answered(
+    rt: Runtime, iid: InteractionId, agent_id: AgentId, rule: str
+) -> list[StoredEvent]:
+    """Offer an answered dialer call to the agent the dialer chose (`rule` says why)."""
+    return rt.apply(lambda c, now: c.offer_answered(iid, agent_id, rule, now))

@@ -125,6 +125,7 @@ class ListStore:
                 "source": e.source,
                 "added_at": e.added_at,
                 "pushed_at": e.added_at if pushed else None,
+                "effective_at": e.added_at,  # honoured at once (campaign DNC entries may wait)
             }
             for e in entries
         }

@@ -24,6 +24,9 @@ from callbridge.adapters.store.sealing import (
     map_payload,
 )
 from callbridge.adapters.store.tables import (
+    campaign_calls,
+    campaign_dnc,
+    campaign_records,
     crm_accounts,
     crm_activities,
     crm_cases,
@@ -33,9 +36,12 @@ from callbridge.adapters.store.tables import (
     crm_outbox,
     dialing_list_members,
     dnc,
+    dnc_exemptions,
+    dnc_registry_numbers,
     interaction_events,
     interactions,
     metadata,
+    number_histories,
     remote_phone_index,
     users,
     webhooks,
@@ -116,6 +122,13 @@ SEALED: tuple[tuple[Table, Resealer], ...] = (
     (dialing_list_members, _text_columns(dialing_list_members, "phone", "fields")),
     (dnc, _text_columns(dnc, "number")),
     (remote_phone_index, _text_columns(remote_phone_index, "name", "account_name")),
+    # outbound campaigns (adapters/store/campaigns.py)
+    (campaign_records, _text_columns(campaign_records, "name", "phones")),
+    (number_histories, _text_columns(number_histories, "number")),
+    (campaign_calls, _text_columns(campaign_calls, "number")),
+    (campaign_dnc, _text_columns(campaign_dnc, "number")),
+    (dnc_registry_numbers, _text_columns(dnc_registry_numbers, "number")),
+    (dnc_exemptions, _text_columns(dnc_exemptions, "number")),
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -65,3 +65,9 @@ def upsert_statement(dialect: str, table: Table) -> Insert:
     stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
     return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    """`items` in slices of at most `size` (IN lists and batched inserts stay bounded)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -29,7 +29,7 @@ INDEX_COLUMNS = {
 
 # interaction_events.payload: fields holding personal data, by name, whatever the event (an
 # address, a callback number, wrap-up notes), and attached data, sealed value by value.
-EVENT_TEXT = ("from_address", "to_address", "number", "notes")
+EVENT_TEXT = ("from_address", "to_address", "number", "notes", "body")  # body: a chat message
 EVENT_MAP = "attached"
 
 ERASED = "[erased]"

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -507,6 +508,9 @@ dnc = Table(
     Column("source", String, nullable=False),
     Column("added_at", UtcDateTime, nullable=False),
     Column("pushed_at", UtcDateTime),  # when it was written to the CRM; null: not yet
+    # blocking from (added_at unless recorded ahead) until (null: for good); 0006
+    Column("effective_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
 )
 
 # Cursors of the sync loops (CRM changes, DNC pulls), by name.
@@ -530,4 +534,153 @@ remote_phone_index = Table(
     Column("account_name", String),
     # a record's rows, found when it changes or is deleted
     Index("ix_remote_phone_index_record", "crm", "record_type", "record_id"),
+)
+
+# --- outbound campaigns (0006) ---------------------------------------------------------------
+# Phone numbers and names are sealed; `*_index` columns hold the numbers' blind-index hashes.
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("source", Text, nullable=False),  # the campaign file as written; parsed on read
+    Column("state", String, nullable=False),
+    Column("since", UtcDateTime),
+    Column("first_started", UtcDateTime),
+)
+
+# The records of the dialing lists campaigns dial (CSV uploads, CRM lists), by list.
+campaign_records = Table(
+    "campaign_records",
+    metadata,
+    Column("list_id", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String, nullable=False),  # sealed
+    Column("phones", Text, nullable=False),  # JSON list of E.164 numbers, sealed
+    Column("time_zone", String),
+    Column("state", String),
+    Column("priority", Integer, nullable=False),
+)
+
+# Each record's numbers by blind index: privacy requests find the records through it.
+campaign_record_phones = Table(
+    "campaign_record_phones",
+    metadata,
+    Column("list_id", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+    Column("phone_index", String, primary_key=True, index=True),
+    ForeignKeyConstraint(
+        ["list_id", "record_id"],
+        ["campaign_records.list_id", "campaign_records.record_id"],
+        ondelete="CASCADE",
+    ),
+)
+
+campaign_progress = Table(
+    "campaign_progress",
+    metadata,
+    Column("campaign_id", String, primary_key=True),
+    Column("record_id", String, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UtcDateTime),
+    Column("done", Boolean, nullable=False),
+    Column("last", String),
+    Column("passes", Integer, nullable=False),
+)
+
+# What happened on a number over every campaign (attempt limits, the UK redial rules).
+number_histories = Table(
+    "number_histories",
+    metadata,
+    Column("number_index", String, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+    Column("attempts", JSON, nullable=False),  # epoch seconds, oldest first
+    Column("last_abandoned_at", UtcDateTime),
+    Column("last_machine_at", UtcDateTime),
+)
+
+campaign_calls = Table(
+    "campaign_calls",
+    metadata,
+    Column("call_id", String, primary_key=True),
+    Column("campaign_id", String, nullable=False),
+    Column("record_id", String, nullable=False),
+    Column("number", String, nullable=False),  # sealed
+    Column("number_index", String, nullable=False, index=True),
+    Column("dialled_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+    Column("disposition", String, nullable=False),
+    Column("window_key", String, nullable=False),  # the regulatory window it counts in
+    Column("answered_at", UtcDateTime),
+    Column("live", Boolean, nullable=False),
+    Column("connected_at", UtcDateTime),
+    Column("agent_id", String),
+    Column("interaction_id", String),
+    Column("abandoned", Boolean, nullable=False),
+    Column("message", Text),
+    # a campaign's calls by time: the compliance report and the pacer's estimates
+    Index("ix_campaign_calls_campaign", "campaign_id", "dialled_at"),
+)
+
+pacing_decisions = Table(
+    "pacing_decisions",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("campaign_id", String, nullable=False),
+    Column("at", Float, nullable=False),  # the pacer's clock, as the decision carries it
+    Column("decision", Text, nullable=False),  # JSON (adapters/store/pacing_codec.py)
+    Index("ix_pacing_decisions_campaign", "campaign_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# A campaign's own do-not-call list (a client's suppression list).
+campaign_dnc = Table(
+    "campaign_dnc",
+    metadata,
+    Column("campaign_id", String, primary_key=True),
+    Column("number_index", String, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+    Column("source", String, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("effective_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+)
+
+# Copies of the national registry as imported; only the newest copy keeps its numbers.
+dnc_registry_copies = Table(
+    "dnc_registry_copies",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("obtained_at", UtcDateTime, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("numbers", Integer, nullable=False),  # how many the copy held
+    sqlite_autoincrement=True,
+)
+
+dnc_registry_numbers = Table(
+    "dnc_registry_numbers",
+    metadata,
+    Column(
+        "copy_id",
+        EventId,
+        ForeignKey("dnc_registry_copies.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("number_index", String, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+)
+
+# Consent and established business relationships: they lift the registry block for a number.
+dnc_exemptions = Table(
+    "dnc_exemptions",
+    metadata,
+    Column("number_index", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("since", UtcDateTime, primary_key=True),
+    Column("number", String, nullable=False),  # sealed
+    Column("revoked_at", UtcDateTime),
 )

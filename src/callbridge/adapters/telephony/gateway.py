@@ -53,8 +53,9 @@ from callbridge.services import ivr
 if TYPE_CHECKING:
     pass
 
+from callbridge.adapters.telephony.campaign_calls import CampaignCalls
 from callbridge.adapters.telephony.consultation import Consulting
-from callbridge.adapters.telephony.journey import VOICEMAIL_MAX_S, Journey
+from callbridge.adapters.telephony.journey import VOICEMAIL_MAX_S
 from callbridge.adapters.telephony.legs import (
     INTERACTION_HEADER,
     AgentLeg,
@@ -76,7 +77,7 @@ GOODBYE = "We cannot take your call now. Please call again later. Goodbye."
 __all__ = ["Trunk", "VoiceCall", "VoiceGateway", "recording_path"]
 
 
-class VoiceGateway(Supervision, Consulting, Journey):
+class VoiceGateway(Supervision, Consulting, CampaignCalls):
     async def run(self) -> None:
         """Follow the ACD's events until cancelled."""
         async with anyio.create_task_group() as tg:
@@ -173,6 +174,8 @@ class VoiceGateway(Supervision, Consulting, Journey):
             return
         if call is None or call.closed:
             return
+        if kind == "interaction_ended" and iid in self.dialler_holds:
+            return  # an abandoned campaign call: it hears the message first
         if kind == "interaction_overflowed":
             self._overflowed(call, event)
         elif kind == "interaction_offered" and event.agent_id is not None:

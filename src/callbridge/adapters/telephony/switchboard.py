@@ -78,6 +78,8 @@ class Switchboard:
         endpoint.on_invite = self.on_invite
         self.calls: dict[InteractionId, VoiceCall] = {}
         self.dialing: set[InteractionId] = set()  # click-to-dial calls being set up
+        # answered campaign calls not yet connected to an agent: their ending is the dialer's
+        self.dialler_holds: set[InteractionId] = set()
         # finished recordings of this process's calls, newest last (bounded)
         self.recorded: dict[InteractionId, RecordingInfo] = {}
         self._music: Clip | None = None

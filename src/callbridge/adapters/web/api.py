@@ -17,8 +17,11 @@ from callbridge.adapters.web import (
     agents,
     audit,
     calls,
+    campaigns,
+    chat,
     crm,
     errors,
+    flows,
     health,
     integration,
     interactions,
@@ -94,6 +97,8 @@ def create_api(
     app.state.registry = registry
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
-    for module in (*routers, privacy, audit, webhooks, crm, reports, recordings, calls, pages):
+    more = (privacy, audit, webhooks, crm, reports, recordings, calls, campaigns, chat, flows)
+    last = (pages,)
+    for module in (*routers, *more, *last):
         app.include_router(module.router)
     return app

@@ -15,12 +15,16 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "already_exists": 409,
     "invalid_input": 422,
+    "invalid_campaign": 422,  # a campaign file: the message names the line and field
+    "invalid_list": 422,  # a dialing-list upload: the message names the line and column
+    "flow_invalid": 422,  # an IVR flow: the message names the file, line and node
     "invalid_state": 409,
     "agent_unavailable": 409,
     "storage_error": 503,
     "unauthorized": 401,
     "forbidden": 403,
     "locked_out": 429,
+    "rate_limited": 429,  # too many of something from one address (web chats started)
     "mfa_required": 401,
     "key_error": 500,
     "decryption_error": 500,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from callbridge.adapters.store.lists import DialingList
-from callbridge.adapters.web.auth import requires
+from callbridge.adapters.web.auth import CallerDep, requires
+from callbridge.adapters.web.campaigns import CampaignsDep, actor_of
 from callbridge.domain.errors import NotFound
 from callbridge.domain.security.permissions import Permission
 from callbridge.services.crm_sync.lists import Lists
@@ -66,6 +67,17 @@ class MemberOut(BaseModel):
 class DncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(min_length=3, max_length=40)
+    effective_at: AwareDatetime | None = Field(
+        default=None, description="When the entry starts to block (default: now)."
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When it stops blocking (default: never)."
+    )
+    campaign_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Put it on this campaign's own list instead of the internal one.",
+    )
 
 
 class DncSyncOut(BaseModel):
@@ -122,9 +134,19 @@ async def dnc_list(lists: ListsDep) -> list[str]:
 
 
 @router.post("/dnc", status_code=201, dependencies=[Depends(requires(Permission.CRM_WRITE))])
-async def add_dnc(body: DncIn, lists: ListsDep) -> dict[str, bool]:
-    """Add a number (an agent's "don't call me again"); the next sync tells the CRM."""
-    return {"added": lists.add_dnc(body.number)}
+async def add_dnc(body: DncIn, campaigns: CampaignsDep, caller: CallerDep) -> dict[str, bool]:
+    """Add a number (an agent's "don't call me again"), blocking from `effective_at` (now)
+    until `expires_at` (never); the next sync tells the CRM. With `campaign_id`, the number
+    goes on that campaign's own list instead. `added` is false for a number already there
+    (its dates widen to cover both entries)."""
+    added = campaigns.add_dnc(
+        body.number,
+        actor_of(caller),
+        effective_at=body.effective_at,
+        expires_at=body.expires_at,
+        campaign_id=body.campaign_id,
+    )
+    return {"added": added}
 
 
 @router.post("/dnc/sync", dependencies=[Depends(requires(Permission.LISTS_MANAGE))])

@@ -18,6 +18,7 @@ from callbridge.domain.dialer.campaigns import Campaign
 from callbridge.domain.dialer.dnc import DncBook, DncScope
 from callbridge.domain.dialer.ids import RecordId
 from callbridge.domain.dialer.lists import DialingRecord, due_records
+from callbridge.domain.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,10 @@ def check_dial(
         campaign.zone,
         campaign.agent_guaranteed,
     )
-    location = locate(number, record.time_zone, record.state)
+    try:
+        location = locate(number, record.time_zone, record.state)
+    except InvalidInput as exc:  # no time zone to check the hours in: never guess
+        return DialCheck(number, False, (*reasons, exc.message))
     judged = (hours or campaign.calling_hours()).check(location, at)
     if not judged.allowed and judged.refused_by is not None:
         reasons.append(f"outside calling hours: {judged.refused_by}")

@@ -17,6 +17,7 @@ class Trigger(StrEnum):
     AGENT_AVAILABLE = "agent_available"  # an agent freed up and picked the next interaction
     TRANSFER = "transfer"  # an agent sent it to a named agent
     DIAL = "dial"  # the agent placed it (click-to-dial): no choice was made
+    CAMPAIGN = "campaign"  # the dialer placed it and a person answered: offered to the agent
 
 
 @quick_init  # built for every offer: see frozen.py

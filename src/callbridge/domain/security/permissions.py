@@ -45,6 +45,8 @@ class Permission(StrEnum):
     CRM_WRITE = "crm.write"  # create and change CRM records, pick a screen pop's record
     LISTS_READ = "lists.read"  # dialing lists and do-not-call
     LISTS_MANAGE = "lists.manage"  # pull dialing lists from the CRM, sync do-not-call
+    CAMPAIGNS_READ = "campaigns.read"  # outbound campaigns, their pacing log and report
+    CAMPAIGNS_MANAGE = "campaigns.manage"  # define, start, pause, stop; load their lists
     SELF = "self"  # one's own account: password, MFA, own API tokens, logout
 
 
@@ -82,6 +84,8 @@ BUILTIN_ROLES: Mapping[str, frozenset[Permission]] = {
             Permission.CRM_WRITE,
             Permission.LISTS_READ,
             Permission.LISTS_MANAGE,
+            Permission.CAMPAIGNS_READ,
+            Permission.CAMPAIGNS_MANAGE,
             Permission.AGENTS_SELF,
             Permission.AGENTS_READ,
             Permission.AGENTS_STATE,
