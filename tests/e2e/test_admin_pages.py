@@ -20,6 +20,7 @@ from callbridge.settings import Settings
 TOKEN = "e2e-admin-token"
 PASSWORD = "a long enough passphrase"
 ACTOR = Actor("test", "test")
+FLOWS = Path(__file__).resolve().parents[2] / "examples" / "flows"
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def site(tmp_path: Path) -> Iterator[tuple[App, str]]:
         database_url=f"sqlite:///{tmp_path / 'cb.db'}",
         admin_token=SecretStr(TOKEN),
         keys=SecretStr(Keyring.generate().to_json()),
+        ivr_flows_dir=FLOWS,
     )
     app = build(settings)
     try:
@@ -105,6 +107,45 @@ def test_admin_pages_explain_mistakes_in_place(
     expect(row).to_contain_text("disposition required")
     screenshot(page, tmp_path, "admin-queues")
 
+    # routing settings: a mistake is marked in place; a change keeps what it does not name
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    page.get_by_text("Edit Support").click()
+    edit = page.locator("form[data-method=PATCH]")
+    edit.get_by_label("Agent selection").select_option(label="Most skilled agent")
+    edit.get_by_label("Longest wait before overflow", exact=False).fill("60")
+    edit.get_by_label("When the longest wait is reached").select_option(
+        label="move to another queue"
+    )
+    edit.get_by_role("button", name="Save Support").click()
+    target = edit.get_by_label("Overflow queue", exact=False)
+    expect(target).to_have_attribute("aria-invalid", "true")
+    expect(edit).to_contain_text("overflow to a queue needs target_queue")
+    edit.get_by_label("When the longest wait is reached").select_option(label="offer voicemail")
+    with page.expect_response(f"{base}/queues/support") as answered:
+        edit.get_by_role("button", name="Save Support").click()
+    assert answered.value.status == 200, answered.value.text()
+    page.wait_for_load_state()
+    saved = httpx.get(f"{base}/queues/support", headers=headers).json()
+    assert (saved["strategy"], saved["max_wait_s"]) == ("most_skilled", 60.0)
+    assert saved["overflow"] == {"action": "voicemail", "target_queue": None, "message": None}
+    assert saved["requirements"] == [{"skill": "support", "min_proficiency": 1}]
+    assert saved["wrap_up"]["disposition_required"] is True
+    page.get_by_text("Edit Support").click()
+    edit.get_by_label("Longest wait before overflow", exact=False).fill("")
+    edit.get_by_label("When the longest wait is reached").select_option(
+        label="nothing (no overflow)"
+    )
+    with page.expect_response(f"{base}/queues/support") as answered:
+        edit.get_by_role("button", name="Save Support").click()
+    assert answered.value.status == 200, answered.value.text()
+    page.wait_for_load_state()
+    saved = httpx.get(f"{base}/queues/support", headers=headers).json()
+    assert (saved["overflow"], saved["max_wait_s"], saved["strategy"]) == (
+        None,
+        None,
+        "most_skilled",
+    )
+
     script = page.get_by_label("Script for Support")
     script.fill("Hello {{record.FirstName}},\nthis is {{agent}}.")
     page.get_by_role("button", name="Save the script for Support").click()
@@ -122,6 +163,26 @@ def test_admin_pages_explain_mistakes_in_place(
 
     page.get_by_role("link", name="Skills").click()
     expect(page.get_by_role("row", name="support")).to_contain_text("Alice Agent (5)")
+
+    # the IVR flows with their hours now, and a flow checked before it is deployed
+    page.get_by_role("link", name="IVR and hours").click()
+    main = page.get_by_role("article", name="main")
+    expect(main).to_contain_text("Answers 1000.")
+    expect(main.get_by_role("table")).to_contain_text("08:00-20:00")
+    expect(main.get_by_role("table")).to_contain_text(" now")
+    flow = page.get_by_label("Flow (YAML)")
+    flow.fill("flow: promo\nnodes:\n  hello:\n    say: Hi.\n    next: gone\n")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("region", name="Check a flow")).to_contain_text(
+        "the flow:5: node 'hello':"
+    )
+    flow.fill(
+        "flow: promo\nnodes:\n  hello:\n    say: Hi.\n    next: out\n"
+        "  out:\n    transfer: {flow: main}\n"
+    )
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#check-result")).to_contain_text('"name": "promo"')
+    screenshot(page, tmp_path, "admin-flows")
 
     page.get_by_role("link", name="CRM connection").click()
     page.get_by_role("button", name="Test the connection").click()

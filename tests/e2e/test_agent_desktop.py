@@ -57,6 +57,7 @@ def center(tmp_path: Path) -> Iterator[Center]:
         keys=SecretStr(Keyring.generate().to_json()),
         crm_outbox_interval_s=0.2,
         tick_interval_s=0.05,
+        webchat_queues=("support",),
     )
     app = build(settings)
     try:
@@ -135,15 +136,8 @@ def _fits(page: Page) -> bool:
     return width <= VIEWPORT["width"]
 
 
-def test_an_agent_handles_a_call_and_the_wallboard_follows(
-    center: Center, browser: Browser, tmp_path: Path
-) -> None:
-    agent_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    boss_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    agent = agent_ctx.new_page()
-    boss = boss_ctx.new_page()
-
-    # sign in by keyboard: password, then the authenticator's code
+def _sign_in_alice(agent: Page, center: Center, tmp_path: Path) -> None:
+    """By keyboard: password, then the authenticator's code."""
     agent.goto(f"{center.base}/agent")
     expect(agent).to_have_url(f"{center.base}/login?next=/agent")
     expect(agent.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -158,6 +152,96 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     code.press("Enter")
     expect(agent).to_have_url(f"{center.base}/agent")
     expect(agent.get_by_role("status").first).to_have_text("Live")
+
+
+def test_an_agent_chats_with_a_customer_on_the_web(
+    center: Center, browser: Browser, tmp_path: Path
+) -> None:
+    agent = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    _sign_in_alice(agent, center, tmp_path)
+    agent.get_by_role("button", name="Ready", exact=True).click()
+    expect(agent.locator("#my-state")).to_have_text("Ready")
+
+    # the customer opens the web chat page and starts with a first message
+    customer = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    customer.goto(f"{center.base}/webchat")
+    customer.get_by_label("Your email or phone").fill("dana@example.com")
+    customer.get_by_label("How can we help?").fill("Hi, charged twice?")
+    customer.get_by_role("button", name="Start chat").click()
+    status = customer.get_by_role("status")
+    expect(status).to_have_text("Waiting for an agent…")
+    theirs = customer.get_by_role("log", name="Conversation")
+    expect(theirs).to_contain_text("Hi, charged twice?")
+
+    log = agent.get_by_role("log", name="Conversation with dana@example.com")
+    expect(log).to_contain_text("Hi, charged twice?")
+    composer = agent.get_by_label("Message to dana@example.com")
+    expect(composer).to_be_disabled()  # offered, not yet accepted
+    agent.get_by_role("button", name="Accept").click()
+    expect(composer).to_be_enabled()
+    expect(status).to_have_text("You are chatting with Alice Agent.", timeout=SECOND)
+
+    # each sees the other typing (a notice of a few seconds, polled: within two seconds)
+    message = customer.get_by_label("Your message")
+    message.press_sequentially("Th")
+    expect(agent.get_by_text("dana@example.com is typing…")).to_be_visible(timeout=3000)
+    typing = customer.get_by_text("Alice Agent is typing…")
+
+    # the agent answers by keyboard: Enter sends, Shift+Enter is a new line
+    composer.fill("Let me look")
+    expect(typing).to_be_visible(timeout=3000)
+    composer.press("Shift+Enter")
+    composer.press_sequentially("into it.")
+    composer.press("Enter")
+    expect(composer).to_have_value("")
+    expect(log.locator("li")).to_have_count(2)
+    expect(theirs.locator("li").last).to_contain_text("Let me look\ninto it.", timeout=SECOND)
+    expect(typing).to_be_hidden()
+
+    # the customer's answer reaches the agent within a second, once
+    message.fill("Thanks!")
+    message.press("Enter")
+    expect(log.locator("li").last).to_contain_text("Thanks!", timeout=SECOND)
+    expect(log.locator("li")).to_have_count(3)
+    screenshot(agent, tmp_path, "agent-chat")
+    screenshot(customer, tmp_path, "webchat")
+    for page in (agent, customer):
+        assert _unnamed_controls(page) == []
+        assert _fits(page)
+    iid = customer.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('callbridge.webchat.support')).id"
+    )
+    transcript = _call(center.api, "GET", f"/interactions/{iid}/messages")
+    assert [(m["sender"], m["body"]) for m in transcript] == [
+        ("customer", "Hi, charged twice?"),
+        ("agent", "Let me look\ninto it."),
+        ("customer", "Thanks!"),
+    ]
+
+    # a refresh keeps the whole conversation, on both sides
+    agent.reload()
+    customer.reload()
+    expect(log.locator("li")).to_have_count(3)
+    expect(log.locator("li").nth(1)).to_contain_text("Let me look")
+    expect(theirs.locator("li")).to_have_count(3)
+
+    # the customer leaves: the agent wraps up and can no longer write
+    customer.get_by_role("button", name="Leave the chat").click()
+    expect(status).to_have_text("The chat has ended. Thank you!")
+    expect(message).to_be_disabled()
+    expect(agent.get_by_role("button", name="Finish wrap-up")).to_be_visible()
+    expect(composer).to_be_disabled()
+
+
+def test_an_agent_handles_a_call_and_the_wallboard_follows(
+    center: Center, browser: Browser, tmp_path: Path
+) -> None:
+    agent_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    boss_ctx = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    agent = agent_ctx.new_page()
+    boss = boss_ctx.new_page()
+
+    _sign_in_alice(agent, center, tmp_path)
 
     # the supervisor's role needs a second factor: set up on first sign-in
     boss.goto(f"{center.base}/wallboard")

@@ -125,6 +125,19 @@ class InteractionHeld(InteractionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChatMessage(InteractionEvent):
+    """A message in a chat or text conversation. `agent_id` is the agent holding the
+    conversation when it was written (the one it reaches), whoever wrote it; `sender` says who
+    did. The body is personal data: the store seals it."""
+
+    kind: ClassVar[str] = "chat_message"
+    sender: str  # "customer" or "agent"
+    body: str
+    agent_id: AgentId | None = None
+    queue_id: QueueId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionResumed(InteractionEvent):
     kind: ClassVar[str] = "interaction_resumed"
     agent_id: AgentId
@@ -244,6 +257,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OfferMissed,
         InteractionConnected,
         InteractionHeld,
+        ChatMessage,
         InteractionResumed,
         InteractionTransferred,
         InteractionEscalated,

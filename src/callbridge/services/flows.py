@@ -67,3 +67,16 @@ def load_flow_dir(directory: Path) -> FlowBook:
         raise FlowError("is not a directory of flow files", file=str(directory))
     book, _ = load_book([directory])
     return book
+
+
+def check_text(text: str, book: FlowBook | None, directory: Path | None) -> Flow:
+    """A flow being written, checked as `flow check` would and against the flows the server
+    runs: its transfers must reach one of them (or itself), its numbers must be free (unless
+    it replaces the flow of the same name), its prompt files must exist under `directory`."""
+    origin = "the flow"
+    base = str(directory.resolve()) if directory is not None else None
+    flow = parse_flow(text, origin, base)
+    check_files(flow, lambda p: Path(p).is_file())
+    others = [f for name, f in (book or {}).items() if name != flow.name]
+    FlowBook.of([*others, flow])
+    return flow

@@ -319,6 +319,13 @@ class FieldCipher:
     def index_opt(self, value: str | None) -> str | None:
         return None if value is None else self.index(value)
 
+    def mac(self, purpose: str, value: str) -> str:
+        """A keyed hash of `value` for `purpose` (a bearer token that needs no storage: the
+        server can always make it again, nobody without the keys can)."""
+        key = self._loaded.ring.index_key
+        message = f"{purpose}\x00{value}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
 
 def _signature(path: Path) -> FileSignature | None:
     """What changes when the file is replaced or rewritten (os.replace gives a new inode)."""

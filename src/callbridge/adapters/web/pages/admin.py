@@ -4,6 +4,7 @@ audit log. Each lists what there is, read fresh; its forms send JSON to the REST
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from callbridge.adapters.store.audit import AuditFilter, AuditLog
 from callbridge.adapters.web.deps import RuntimeDep
+from callbridge.adapters.web.flows import FlowOut
 from callbridge.adapters.web.pages.access import PageCaller, page_requires, render
+from callbridge.domain.queues import OverflowKind, Strategy
 from callbridge.domain.security.permissions import BUILTIN_ROLES, Permission
 from callbridge.services import views
 from callbridge.services.security.accounts import Accounts
@@ -26,6 +29,7 @@ SECTIONS = (
     ("/admin/skills", "Skills", Permission.AGENTS_READ),
     ("/admin/queues", "Queues", Permission.QUEUES_READ),
     ("/admin/dispositions", "Dispositions", Permission.DISPOSITIONS_READ),
+    ("/admin/flows", "IVR and hours", Permission.QUEUES_READ),
     ("/admin/crm", "CRM connection and mapping", Permission.METRICS_READ),
     ("/admin/audit", "Audit log", Permission.AUDIT_READ),
 )
@@ -91,6 +95,20 @@ async def skills_page(
     )
 
 
+STRATEGIES = (
+    (Strategy.LONGEST_IDLE.value, "Longest idle agent"),
+    (Strategy.MOST_SKILLED.value, "Most skilled agent"),
+    (Strategy.LEAST_OCCUPIED.value, "Least occupied agent"),
+    (Strategy.ROUND_ROBIN.value, "Round robin"),
+)
+OVERFLOW_KINDS = (
+    (OverflowKind.QUEUE.value, "move to another queue"),
+    (OverflowKind.VOICEMAIL.value, "offer voicemail"),
+    (OverflowKind.CALLBACK.value, "offer a callback"),
+    (OverflowKind.DISCONNECT.value, "play a message and hang up"),
+)
+
+
 @router.get("/admin/queues")
 async def queues_page(
     request: Request,
@@ -108,6 +126,8 @@ async def queues_page(
         queues=[(q, stats[q.id]) for q in views.list_queues(rt)],
         dispositions=sorted(rt.center.dispositions.values(), key=lambda d: d.code),
         can_manage=Permission.QUEUES_MANAGE in page.who.principal.permissions,
+        strategies=STRATEGIES,
+        overflow_kinds=OVERFLOW_KINDS,
     )
 
 
@@ -127,6 +147,20 @@ async def dispositions_page(
         dispositions=sorted(rt.center.dispositions.values(), key=lambda d: d.code),
         can_manage=Permission.DISPOSITIONS_MANAGE in page.who.principal.permissions,
     )
+
+
+@router.get("/admin/flows")
+async def flows_page(
+    request: Request,
+    page: Annotated[PageCaller, Depends(page_requires(Permission.QUEUES_READ))],
+    rt: RuntimeDep,
+) -> HTMLResponse:
+    if page.denied is not None:
+        return page.denied
+    book = request.app.state.flows
+    at = datetime.fromtimestamp(rt.clock.now(), UTC)
+    shown = [] if book is None else [FlowOut.of(book[name], at) for name in sorted(book)]
+    return _page(request, page, "admin_flows.html", "IVR flows and hours", flows=shown)
 
 
 @router.get("/admin/crm")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from callbridge.adapters.web.auth import Caller, CallerDep, public, requires
@@ -51,6 +51,18 @@ WallboardPage = Annotated[PageCaller, Depends(page_requires(Permission.REPORTS_R
 @router.get("/login", dependencies=[Depends(public)])
 async def login_page(request: Request) -> HTMLResponse:
     return render(request, None, "login.html", title="Sign in")
+
+
+@router.get("/webchat", dependencies=[Depends(public)])
+async def webchat_page(
+    request: Request, queue: Annotated[str | None, Query(max_length=100)] = None
+) -> HTMLResponse:
+    """The customer's web chat, into `queue` (or the only web chat queue there is)."""
+    queues = sorted(request.app.state.webchat.queues)
+    chosen = (
+        queue if queue in queues else (queues[0] if queue is None and len(queues) == 1 else None)
+    )
+    return render(request, None, "webchat.html", title="Chat with us", config={"queue_id": chosen})
 
 
 @router.get("/agent")

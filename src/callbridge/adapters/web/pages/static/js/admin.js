@@ -26,6 +26,11 @@ function bodyOf(form) {
     for (const part of path.slice(0, -1)) at = at[part] ??= {};
     at[path[path.length - 1]] = value;
   }
+  // data-nulls="max_wait_s overflow": left empty, these are sent as null (a merge patch
+  // removes them) rather than left out (unchanged)
+  for (const name of (form.dataset.nulls ?? "").split(" ").filter(Boolean)) {
+    if (body[name] === undefined) body[name] = null;
+  }
   // data-wrap='{"requirements": "list-of:skill"}': one field that the API takes as a list
   for (const [name, wrap] of Object.entries(JSON.parse(form.dataset.wrap ?? "{}"))) {
     if (body[name] === undefined) continue;

@@ -63,8 +63,11 @@ byId("log-out-agent").addEventListener("click", () =>
 
 // --- rendering ---------------------------------------------------------------------------------
 
-function render(state) {
+function render(state, fresh = []) {
   current = state;
+  for (const e of fresh) {
+    if (e.kind === "chat_message") addMessage(e.interaction_id, { id: e.id, at: e.at, sender: e.payload.sender, body: e.payload.body });
+  }
   const me = state.agent;
   const badge = byId("my-state");
   let label = STATE_LABELS[me.state] ?? me.state;
@@ -81,6 +84,7 @@ function render(state) {
     me.presence === "logged_out" || Object.keys(state.work).length > 0;
   byId("handled").textContent = state.handled;
   renderWork(state.work);
+  syncComposer();
   tick();
 }
 
@@ -244,7 +248,7 @@ function wrapUpForm(id, item, run, url) {
 // --- the customer ------------------------------------------------------------------------------
 
 async function load(id) {
-  const entry = { detail: null, pop: null, record: null, activities: null, problem: null };
+  const entry = { detail: null, pop: null, record: null, activities: null, problem: null, messages: null, transcript: null, composer: null, typing: null };
   known.set(id, entry);
   const url = `/interactions/${encodeURIComponent(id)}`;
   const [detail, pop] = await Promise.allSettled([
@@ -254,6 +258,11 @@ async function load(id) {
   if (detail.status === "fulfilled") entry.detail = detail.value;
   if (pop.status === "fulfilled") entry.pop = pop.value;
   else entry.problem = pop.reason.message;
+  if (entry.detail?.channel === "chat") {
+    entry.messages = new Map();
+    const transcript = await api("GET", `${url}/messages`).catch(() => []);
+    for (const m of transcript) entry.messages.set(m.id, m);
+  }
   await loadRecord(entry);
   const card = cards.get(id);
   if (card) {
@@ -295,6 +304,7 @@ function renderCustomer() {
   const error = h("p", { class: "error", role: "alert" });
   const parts = [
     h("p", { class: "customer-line" }, h("strong", {}, d.customer), ` · ${CHANNEL_LABELS[d.channel] ?? d.channel} · ${d.direction}`, d.queue ? ` · ${d.queue.name}` : ""),
+    ...conversation(entry, selected),
     screenPop(entry, error),
     error,
     ...callScript(entry),
@@ -308,6 +318,98 @@ function renderCustomer() {
       : h("p", { class: "quiet" }, "No earlier interactions."),
   ];
   panel.replaceChildren(...parts);
+}
+
+// --- a chat: the conversation, and answering in it ----------------------------------------------
+
+const SENDERS = { customer: "Customer", agent: "You" };
+
+function messageItem(m) {
+  return h(
+    "li",
+    { class: m.sender === "agent" ? "message mine" : "message", "data-id": m.id },
+    h("span", { class: "who" }, SENDERS[m.sender] ?? m.sender, " · ", clock(m.at)),
+    h("p", {}, m.body),
+  );
+}
+
+function conversation(entry, id) {
+  if (!entry.messages) return [];
+  const customer = entry.detail.customer;
+  const log = h(
+    "ol",
+    { class: "conversation", role: "log", "aria-label": `Conversation with ${customer}`, "aria-live": "polite" },
+    ...[...entry.messages.values()].sort((a, b) => a.id - b.id).map(messageItem),
+  );
+  entry.transcript = log;
+  const textId = `message-${id}`;
+  const text = h("textarea", { id: textId, rows: 2, maxLength: 4000, "aria-keyshortcuts": "Enter" });
+  const error = h("p", { class: "error", role: "alert" });
+  const send = h("button", { type: "submit", class: "primary" }, "Send");
+  const fields = h("fieldset", {}, h("label", { for: textId }, `Message to ${customer}`), text, send);
+  const form = h("form", { class: "composer" }, fields, error);
+  const submit = () => {
+    const body = text.value.trim();
+    if (!body) return;
+    act(error, async () => {
+      const sent = await api("POST", `/interactions/${encodeURIComponent(id)}/messages`, { agent_id: agentId, body });
+      text.value = "";
+      addMessage(id, sent);
+    });
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault(); // Enter sends; Shift+Enter starts a new line
+      submit();
+    }
+  });
+  let told = 0;
+  text.addEventListener("input", () => {
+    // "typing" lasts a few seconds on the customer's side: say it again every 2 s of typing
+    if (Date.now() - told < 2000 || !text.value.trim()) return;
+    told = Date.now();
+    api("POST", `/interactions/${encodeURIComponent(id)}/typing`, { agent_id: agentId }).catch(() => {});
+  });
+  entry.composer = fields;
+  entry.typing = h("p", { class: "typing quiet", role: "status" });
+  queueMicrotask(() => {
+    log.scrollTop = log.scrollHeight;
+    syncComposer();
+  });
+  return [h("h3", {}, "Conversation"), log, entry.typing, form];
+}
+
+// Is the customer of the chat on screen typing? Asked every second and a half while it is
+// connected (a notice of a few seconds, not worth a stored event).
+setInterval(async () => {
+  const entry = known.get(selected);
+  if (!entry?.typing || current?.work[selected]?.phase !== "busy") return;
+  const id = selected;
+  const now = await api("GET", `/interactions/${encodeURIComponent(id)}/typing`).catch(() => null);
+  if (now && selected === id) entry.typing.textContent = now.customer ? `${entry.detail.customer} is typing…` : "";
+}, 1500);
+
+/** A message, from the stream or from our own send: shown once, in order. */
+function addMessage(id, m) {
+  const entry = known.get(id);
+  if (!entry?.messages || entry.messages.has(m.id)) return;
+  entry.messages.set(m.id, m);
+  if (m.sender === "customer" && entry.typing) entry.typing.textContent = "";
+  const log = entry.transcript;
+  if (!log) return;
+  const after = [...log.children].find((li) => Number(li.dataset.id) > m.id) ?? null;
+  log.insertBefore(messageItem(m), after);
+  log.scrollTop = log.scrollHeight;
+}
+
+/** Only a connected (or held) chat can be answered. */
+function syncComposer() {
+  const entry = known.get(selected);
+  if (entry?.composer) entry.composer.disabled = current?.work[selected]?.phase !== "busy";
 }
 
 // The queue's call script, its merge fields filled from the CRM record, what the IVR collected,
