@@ -27,26 +27,37 @@ SIPP_SCENARIOS = Path(__file__).parent / "sipp" / "media"
 SIPP_DTMF_PCAPS = Path("/usr/share/sip-tester")
 
 
+# Ports the tests pick for SIP and RTP peers: below the server's default RTP range
+# (20000-29999) and below the kernel's ephemeral ports (32768 and up), where every client
+# connection (PostgreSQL, HTTP) takes a TCP port that a peer listening on TCP too (baresip,
+# the server) would then fail to bind ("exited with 98").
+PICKED = range(10000, 20000)
+
+
+def _free(port: int) -> bool:
+    """Nothing on loopback holds `port`, for UDP or TCP."""
+    try:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+        ):
+            udp.bind(("127.0.0.1", port))
+            tcp.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+
+
 def free_udp_port(pairs: bool = False) -> int:
-    """A UDP port on loopback free right now (with `pairs`, an even one whose +1 is free too)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if not pairs:
+    """A port on loopback free right now for UDP and TCP (with `pairs`, an even one whose +1 is
+    free too)."""
+    for _ in range(500):
+        port = PICKED.start + secrets.randbelow(len(PICKED) - 1)
+        if pairs:
+            port -= port % 2
+        if _free(port) and (not pairs or _free(port + 1)):
             return port
-        port -= port % 2
-        try:
-            with (
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
-            ):
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free UDP port pair")
+    raise RuntimeError("no free port" + (" pair" if pairs else ""))
 
 
 def speech_like(seconds: float, seed: int = 7) -> NDArray[np.int16]:
