@@ -8,13 +8,20 @@ Numbers are sealed with the FieldCipher and found by blind index. Part of the ca
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import write_transaction
-from callbridge.adapters.store.rows import chunks, storage_errors, upsert
+from callbridge.adapters.store.rows import (
+    chunks,
+    epoch_of,
+    moment,
+    moment_of,
+    storage_errors,
+    upsert,
+)
 from callbridge.adapters.store.tables import (
     campaign_dnc,
     dnc,
@@ -30,18 +37,6 @@ from callbridge.services.security.crypto import FieldCipher
 REGISTRY_BATCH = 5000
 
 
-def _epoch(at: datetime | None) -> float | None:
-    return None if at is None else at.timestamp()
-
-
-def _when(at: float | None) -> datetime | None:
-    return None if at is None else datetime.fromtimestamp(at, UTC)
-
-
-def _must(at: float) -> datetime:
-    return datetime.fromtimestamp(at, UTC)
-
-
 class SqlDnc:
     def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self._engine, self._cipher = engine, cipher
@@ -55,8 +50,8 @@ class SqlDnc:
             internal = [
                 DncEntry(
                     opened(r["number"], "dnc.number"),
-                    _must(r["effective_at"]),
-                    _when(r["expires_at"]),
+                    moment(r["effective_at"]),
+                    moment_of(r["expires_at"]),
                     r["source"],
                 )
                 for r in conn.execute(select(dnc)).mappings()
@@ -64,8 +59,8 @@ class SqlDnc:
             own = [
                 DncEntry(
                     opened(r["number"], "campaign_dnc.number"),
-                    _must(r["effective_at"]),
-                    _when(r["expires_at"]),
+                    moment(r["effective_at"]),
+                    moment_of(r["expires_at"]),
                     r["source"],
                 )
                 for r in conn.execute(
@@ -76,8 +71,8 @@ class SqlDnc:
                 Exemption(
                     opened(r["number"], "dnc_exemptions.number"),
                     ExemptionKind(r["kind"]),
-                    _must(r["since"]),
-                    _when(r["revoked_at"]),
+                    moment(r["since"]),
+                    moment_of(r["revoked_at"]),
                 )
                 for r in conn.execute(select(dnc_exemptions)).mappings()
             ]
@@ -106,7 +101,7 @@ class SqlDnc:
         ).scalars()
         opened = self._cipher.open
         copy = RegistryCopy(
-            _must(head["obtained_at"]),
+            moment(head["obtained_at"]),
             frozenset(opened(n, "dnc_registry_numbers.number") for n in numbers),
             head["name"],
         )
@@ -143,7 +138,10 @@ class SqlDnc:
                 old = existing.get(key)
                 if old is not None:
                     was = DncEntry(
-                        e.number, _must(old["effective_at"]), _when(old["expires_at"]), e.source
+                        e.number,
+                        moment(old["effective_at"]),
+                        moment_of(old["expires_at"]),
+                        e.source,
                     )
                     e = _widest(was, e)
                 row: dict[str, object] = {
@@ -152,7 +150,7 @@ class SqlDnc:
                     "source": old["source"] if old is not None else e.source,
                     "added_at": old["added_at"] if old is not None else added_at.timestamp(),
                     "effective_at": e.effective_at.timestamp(),
-                    "expires_at": _epoch(e.expires_at),
+                    "expires_at": epoch_of(e.expires_at),
                 }
                 if campaign_id is None:
                     row["pushed_at"] = old["pushed_at"] if old is not None else None
@@ -223,7 +221,7 @@ class SqlDnc:
         )
         with storage_errors("read registry copies"), self._engine.connect() as conn:
             return [
-                (int(i), n, reg, _must(o), _must(imp), int(k))
+                (int(i), n, reg, moment(o), moment(imp), int(k))
                 for i, n, reg, o, imp, k in conn.execute(query).all()
             ]
 
@@ -238,7 +236,7 @@ class SqlDnc:
                 "kind": x.kind.value,
                 "since": x.since.timestamp(),
                 "number": self._cipher.seal(x.number, "dnc_exemptions.number"),
-                "revoked_at": _epoch(x.revoked_at),
+                "revoked_at": epoch_of(x.revoked_at),
             }
             for x in exemptions
         ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
@@ -20,7 +20,14 @@ from callbridge.adapters.store import pacing_codec
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.campaign_dnc import SqlDnc
 from callbridge.adapters.store.engine import write_transaction
-from callbridge.adapters.store.rows import chunks, storage_errors, upsert
+from callbridge.adapters.store.rows import (
+    chunks,
+    epoch_of,
+    moment,
+    moment_of,
+    storage_errors,
+    upsert,
+)
 from callbridge.adapters.store.tables import (
     campaign_calls,
     campaign_progress,
@@ -42,18 +49,6 @@ from callbridge.ports import AuditRecord, CampaignCall, CampaignStore, StoredCam
 from callbridge.services.security.crypto import FieldCipher
 
 
-def _epoch(at: datetime | None) -> float | None:
-    return None if at is None else at.timestamp()
-
-
-def _when(at: float | None) -> datetime | None:
-    return None if at is None else datetime.fromtimestamp(at, UTC)
-
-
-def _must(at: float) -> datetime:
-    return datetime.fromtimestamp(at, UTC)
-
-
 class SqlCampaignStore:
     def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self._engine, self._cipher = engine, cipher
@@ -69,8 +64,8 @@ class SqlCampaignStore:
             "name": stored.campaign.name,
             "source": stored.source,
             "state": status.state.value,
-            "since": _epoch(status.since),
-            "first_started": _epoch(status.first_started),
+            "since": epoch_of(status.since),
+            "first_started": epoch_of(status.first_started),
         }
         with storage_errors("save a campaign"), write_transaction(self._engine) as conn:
             upsert(conn, campaigns, [row])
@@ -90,7 +85,9 @@ class SqlCampaignStore:
                 StoredCampaign(
                     parse_campaign(r["source"], f"campaign {r['id']}"),
                     CampaignStatus(
-                        CampaignState(r["state"]), _when(r["since"]), _when(r["first_started"])
+                        CampaignState(r["state"]),
+                        moment_of(r["since"]),
+                        moment_of(r["first_started"]),
                     ),
                     r["source"],
                 )
@@ -194,7 +191,7 @@ class SqlCampaignStore:
             return {
                 RecordId(r["record_id"]): RecordProgress(
                     r["attempts"],
-                    _when(r["due_at"]),
+                    moment_of(r["due_at"]),
                     bool(r["done"]),
                     None if r["last"] is None else DispositionCode(r["last"]),
                     r["passes"],
@@ -212,9 +209,9 @@ class SqlCampaignStore:
                     number = by_key[r["number_index"]]
                     found[number] = NumberHistory(
                         number,
-                        tuple(_must(float(t)) for t in r["attempts"]),
-                        _when(r["last_abandoned_at"]),
-                        _when(r["last_machine_at"]),
+                        tuple(moment(float(t)) for t in r["attempts"]),
+                        moment_of(r["last_abandoned_at"]),
+                        moment_of(r["last_machine_at"]),
                     )
         return found
 
@@ -239,7 +236,7 @@ class SqlCampaignStore:
                         "campaign_id": call.campaign_id,
                         "record_id": call.record_id,
                         "attempts": progress.attempts,
-                        "due_at": _epoch(progress.due_at),
+                        "due_at": epoch_of(progress.due_at),
                         "done": progress.done,
                         "last": progress.last,
                         "passes": progress.passes,
@@ -254,8 +251,8 @@ class SqlCampaignStore:
                         "number_index": self._cipher.index(history.number),
                         "number": self._cipher.seal(history.number, "number_histories.number"),
                         "attempts": [t.timestamp() for t in history.attempts],
-                        "last_abandoned_at": _epoch(history.last_abandoned_at),
-                        "last_machine_at": _epoch(history.last_machine_at),
+                        "last_abandoned_at": epoch_of(history.last_abandoned_at),
+                        "last_machine_at": epoch_of(history.last_machine_at),
                     }
                 ],
             )
@@ -271,9 +268,9 @@ class SqlCampaignStore:
             "ended_at": call.ended_at.timestamp(),
             "disposition": call.disposition,
             "window_key": call.window,
-            "answered_at": _epoch(call.answered_at),
+            "answered_at": epoch_of(call.answered_at),
             "live": call.live,
-            "connected_at": _epoch(call.connected_at),
+            "connected_at": epoch_of(call.connected_at),
             "agent_id": call.agent_id,
             "interaction_id": call.interaction_id,
             "abandoned": call.abandoned,
@@ -301,13 +298,13 @@ class SqlCampaignStore:
                     campaign_id=CampaignId(r["campaign_id"]),
                     record_id=RecordId(r["record_id"]),
                     number=opened(r["number"], "campaign_calls.number"),
-                    dialled_at=_must(r["dialled_at"]),
-                    ended_at=_must(r["ended_at"]),
+                    dialled_at=moment(r["dialled_at"]),
+                    ended_at=moment(r["ended_at"]),
                     disposition=DispositionCode(r["disposition"]),
                     window=r["window_key"],
-                    answered_at=_when(r["answered_at"]),
+                    answered_at=moment_of(r["answered_at"]),
                     live=bool(r["live"]),
-                    connected_at=_when(r["connected_at"]),
+                    connected_at=moment_of(r["connected_at"]),
                     agent_id=None if r["agent_id"] is None else AgentId(r["agent_id"]),
                     interaction_id=(
                         None if r["interaction_id"] is None else InteractionId(r["interaction_id"])

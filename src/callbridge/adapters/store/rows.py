@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -71,3 +72,18 @@ def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     """`items` in slices of at most `size` (IN lists and batched inserts stay bounded)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Moments: timezone-aware datetimes in the domain, epoch seconds in the columns.
+
+
+def epoch_of(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+def moment_of(at: float | None) -> datetime | None:
+    return None if at is None else datetime.fromtimestamp(at, UTC)
+
+
+def moment(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)

@@ -21,6 +21,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 
 from callbridge.domain.errors import CallbridgeError
 from callbridge.domain.ids import AgentId, InteractionId
+from callbridge.domain.interactions import Interaction
 from callbridge.domain.security.accounts import Unauthorized
 from callbridge.domain.security.permissions import (
     Forbidden,
@@ -30,6 +31,7 @@ from callbridge.domain.security.permissions import (
     authorize,
 )
 from callbridge.ports import AuditRecord, JsonValue
+from callbridge.services import views
 from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import Accounts, csrf_token
 
@@ -212,3 +214,21 @@ def check_handle(caller: Caller, rt: Runtime, interaction_id: InteractionId, age
             agent_groups=agent.groups if agent is not None else (),
         ),
     )
+
+
+def readable_interaction(
+    caller: Caller, rt: Runtime, interaction_id: str, refusal: str
+) -> Interaction:
+    """An interaction the caller may see: any, with interactions.read; else one that is or was
+    with the caller's own agent (else Forbidden: "<the caller> <refusal>")."""
+    ix = views.get_interaction(rt, InteractionId(interaction_id))
+    principal = caller.principal
+    if Permission.INTERACTIONS_READ in principal.permissions:
+        return ix
+    own = principal.scope.agent_id
+    if own is None or own not in (ix.agent_id, ix.last_agent_id):
+        raise Forbidden(
+            f"{principal.name} {refusal}",
+            permission=Permission.INTERACTIONS_READ.value,
+        )
+    return ix

@@ -20,13 +20,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from callbridge.adapters.web.auth import Caller, CallerDep, check_handle, public, requires
+from callbridge.adapters.web.auth import (
+    Caller,
+    CallerDep,
+    check_handle,
+    public,
+    readable_interaction,
+    requires,
+)
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.domain.chat import AGENT_STATES, MAX_BODY, Sender
 from callbridge.domain.errors import CallbridgeError, InvalidState, NotFound
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
-from callbridge.domain.security.permissions import Forbidden, Permission
+from callbridge.domain.security.permissions import Permission
 from callbridge.ports import EventBus
 from callbridge.services import chat as svc
 from callbridge.services import interactions as interactions_svc
@@ -194,17 +201,9 @@ async def messages(
 
 
 def _readable(rt: Runtime, caller: Caller, interaction_id: str) -> Interaction:
-    ix = views.get_interaction(rt, InteractionId(interaction_id))
-    principal = caller.principal
-    own = principal.scope.agent_id
-    if Permission.INTERACTIONS_READ not in principal.permissions and (
-        own is None or own not in (ix.agent_id, ix.last_agent_id)
-    ):
-        raise Forbidden(
-            f"{principal.name} may read only the chats of its own agent",
-            permission=Permission.INTERACTIONS_READ.value,
-        )
-    return ix
+    return readable_interaction(
+        caller, rt, interaction_id, "may read only the chats of its own agent"
+    )
 
 
 @router.post(

@@ -104,7 +104,12 @@ BookDep = Annotated[FlowBook | None, Depends(_book)]
 async def flows(book: BookDep, rt: RuntimeDep) -> list[FlowOut]:
     """The flows the server runs (setting `ivr_flows_dir`), with their entry numbers and, for
     each business-hours step, its schedule and whether it is open now."""
-    at = datetime.fromtimestamp(rt.clock.now(), UTC)
+    return flows_now(book, rt.clock.now())
+
+
+def flows_now(book: FlowBook | None, now: float) -> list[FlowOut]:
+    """The book's flows by name, their hours judged at `now` (epoch seconds)."""
+    at = datetime.fromtimestamp(now, UTC)
     return [] if book is None else [FlowOut.of(book[name], at) for name in sorted(book)]
 
 

@@ -12,7 +12,13 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from callbridge.adapters.store.outbox import OutboxRow, Status
-from callbridge.adapters.web.auth import Caller, CallerDep, check_agent, requires
+from callbridge.adapters.web.auth import (
+    Caller,
+    CallerDep,
+    check_agent,
+    readable_interaction,
+    requires,
+)
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import ActionOut, EventOut, InteractionOut
 from callbridge.domain.crm.records import CrmMatch, LookupKey, RecordRef, RecordType
@@ -20,7 +26,7 @@ from callbridge.domain.crm.screen_pop import Outcome, ScreenPop
 from callbridge.domain.errors import InvalidInput, NotFound
 from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.interactions import Interaction
-from callbridge.domain.security.permissions import Forbidden, Permission
+from callbridge.domain.security.permissions import Permission
 from callbridge.ports import Crm
 from callbridge.services import interactions as svc
 from callbridge.services import views
@@ -136,19 +142,9 @@ LogDep = Annotated[ActivityLog, Depends(_log)]
 
 
 def _interaction(rt: Runtime, caller: Caller, interaction_id: str) -> Interaction:
-    """An interaction the caller may see the customer of: any, with interactions.read; else
-    one that is or was with the caller's own agent."""
-    ix = views.get_interaction(rt, InteractionId(interaction_id))
-    principal = caller.principal
-    if Permission.INTERACTIONS_READ in principal.permissions:
-        return ix
-    own = principal.scope.agent_id
-    if own is None or own not in (ix.agent_id, ix.last_agent_id):
-        raise Forbidden(
-            f"{principal.name} may see the screen pop only of its own interactions",
-            permission=Permission.INTERACTIONS_READ.value,
-        )
-    return ix
+    return readable_interaction(
+        caller, rt, interaction_id, "may see the screen pop only of its own interactions"
+    )
 
 
 @router.get(

@@ -113,9 +113,9 @@ async def patch_queue(
         raise InvalidInput("the body is not JSON", field="body") from None
     if not isinstance(patch, dict):
         raise InvalidInput("a merge patch is a JSON object", field="body")
-    current = QueueIn.model_validate(
-        _out(rt, QueueId(queue_id)).model_dump(include=set(QueueIn.model_fields), exclude_none=True)
-    ).model_dump(mode="json", exclude_none=True)
+    current = _out(rt, QueueId(queue_id)).model_dump(
+        mode="json", include=set(QueueIn.model_fields), exclude_none=True
+    )
     try:
         body = QueueIn.model_validate(merge_patch(current, patch))
     except ValidationError as exc:

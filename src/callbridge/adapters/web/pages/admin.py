@@ -4,7 +4,6 @@ audit log. Each lists what there is, read fresh; its forms send JSON to the REST
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from callbridge.adapters.store.audit import AuditFilter, AuditLog
 from callbridge.adapters.web.deps import RuntimeDep
-from callbridge.adapters.web.flows import FlowOut
+from callbridge.adapters.web.flows import flows_now
 from callbridge.adapters.web.pages.access import PageCaller, page_requires, render
 from callbridge.domain.queues import OverflowKind, Strategy
 from callbridge.domain.security.permissions import BUILTIN_ROLES, Permission
@@ -157,9 +156,7 @@ async def flows_page(
 ) -> HTMLResponse:
     if page.denied is not None:
         return page.denied
-    book = request.app.state.flows
-    at = datetime.fromtimestamp(rt.clock.now(), UTC)
-    shown = [] if book is None else [FlowOut.of(book[name], at) for name in sorted(book)]
+    shown = flows_now(request.app.state.flows, rt.clock.now())
     return _page(request, page, "admin_flows.html", "IVR flows and hours", flows=shown)
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from callbridge.adapters.web.auth import Caller, CallerDep, public, requires
+from callbridge.adapters.web.auth import Caller, CallerDep, public, readable_interaction, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.pages import admin
 from callbridge.adapters.web.pages.access import STATIC_DIR, PageCaller, page_requires, render
@@ -22,10 +22,10 @@ from callbridge.adapters.web.stream import Hub
 from callbridge.domain.agents import AgentState
 from callbridge.domain.channels import Direction
 from callbridge.domain.errors import InvalidState, NotFound
-from callbridge.domain.ids import AgentId, InteractionId
+from callbridge.domain.ids import AgentId
 from callbridge.domain.interactions import Interaction
 from callbridge.domain.scripts import ScriptText
-from callbridge.domain.security.permissions import Forbidden, Permission
+from callbridge.domain.security.permissions import Permission
 from callbridge.ports import JsonValue
 from callbridge.services import views
 from callbridge.services.runtime import Runtime
@@ -179,15 +179,9 @@ async def interaction_detail(
 ) -> JSONResponse:
     """What the desktop shows of an interaction in the agent's hands: the customer, what the
     IVR collected, its queue and wrap-up rules, and the customer's recent history."""
-    ix = views.get_interaction(rt, InteractionId(interaction_id))
-    own = caller.principal.scope.agent_id
-    if Permission.INTERACTIONS_READ not in caller.principal.permissions and (
-        own is None or own not in (ix.agent_id, ix.last_agent_id)
-    ):
-        raise Forbidden(
-            f"{caller.principal.name} may see only interactions of its own agent",
-            permission=Permission.INTERACTIONS_READ.value,
-        )
+    ix = readable_interaction(
+        caller, rt, interaction_id, "may see only interactions of its own agent"
+    )
     queue = rt.center.queues.get(ix.queue_id) if ix.queue_id else None
     customer = _customer(ix)
     earlier = rt.store.find_interactions(customer, HISTORY + 1) if customer else []
