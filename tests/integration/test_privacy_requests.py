@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from privacy_support import (
     AUTH,
     CUSTOMERS,
+    deliver_activities,
     make_app,
     ok,
     raw_sqlite,
@@ -184,6 +185,7 @@ def test_the_cli_exports_to_a_file_and_erases(
     app: App, client: TestClient, database_url: str, tmp_path: Path
 ) -> None:
     iid = serve_customer(client, CUSTOMERS[2])
+    assert deliver_activities(app) == 1  # logged in the built-in CRM: erased there too
     settings = ["--database-url", database_url]
     if app.settings.key_file is not None:  # PostgreSQL: no key file by default
         settings = ["--config", str(write_config(tmp_path, database_url, app.settings.key_file))]
@@ -208,7 +210,7 @@ def test_the_cli_exports_to_a_file_and_erases(
     erased = runner.invoke(cli, ["privacy", "erase", "+442079460318", "--yes", *settings])
     assert erased.exit_code == 0, erased.output
     assert (
-        "erased 2 record(s) (interactions: 1, crm: 0, crm_integration: 1, campaigns: 0)"
+        "erased 3 record(s) (interactions: 1, crm: 1, crm_integration: 1, campaigns: 0)"
         in erased.output
     )
     assert ok(client.get(f"/interactions/{iid}"))["notes"] == "[erased]"

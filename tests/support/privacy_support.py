@@ -74,12 +74,28 @@ def secrets_of(customer: Customer) -> list[str]:
 
 
 def make_app(database_url: str, tmp_path: Path, clock: ManualClock) -> App:
-    """SQLite keeps its key file next to the database (the default); PostgreSQL gets one."""
+    """SQLite keeps its key file next to the database (the default); PostgreSQL gets one.
+
+    The outbox worker waits an hour between looks, so whether an activity has reached the
+    built-in CRM when a request runs is the test's choice (`deliver_activities`), not a race."""
     key_file = None if database_url.startswith("sqlite") else tmp_path / "callbridge.keys"
     if key_file is not None and not key_file.exists():
         write_key_file(key_file, Keyring.generate())  # what `callbridge keys generate` does
-    settings = Settings(database_url=database_url, admin_token=SecretStr(TOKEN), key_file=key_file)
+    settings = Settings(
+        database_url=database_url,
+        admin_token=SecretStr(TOKEN),
+        key_file=key_file,
+        crm_outbox_interval_s=3600.0,
+    )
     return build(settings, clock=clock, run_timer_loop=False)
+
+
+def deliver_activities(app: App) -> int:
+    """What the outbox worker does on its next look: the queued activities into the CRM."""
+    activity_log = app.api.state.activity_log
+    assert activity_log is not None
+    delivered: int = activity_log.deliver_due().delivered
+    return delivered
 
 
 def ok(response: Any, status: int = 200) -> Any:
