@@ -134,7 +134,10 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         store.close()
         raise
     webchat = WebChat(
-        frozenset(settings.webchat_queues), settings.webchat_starts_per_minute, store.cipher
+        frozenset(settings.webchat_queues),
+        settings.webchat_starts_per_minute,
+        store.cipher,
+        settings.webchat_frame_ancestors,
     )
     api = create_api(
         runtime,

@@ -9,10 +9,12 @@ TOML source, which runs after the argument and environment sources, can see whic
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import tomllib
 from pathlib import Path
 from typing import Any, get_args
+from urllib.parse import urlsplit
 
 import pydantic_settings
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -26,6 +28,7 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "CALLBRIDGE_"
+ORIGIN_HOST = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -247,6 +250,11 @@ class Settings(BaseSettings):
     webchat_starts_per_minute: int = Field(
         default=20, ge=1, description="Web chats one client address may start in a minute."
     )
+    webchat_frame_ancestors: tuple[str, ...] = Field(
+        default=(),
+        description="Origins whose pages may show the web chat page in a frame, such as "
+        "https://www.example.com or https://*.example.com; empty: no site may.",
+    )
     default_country: str = Field(
         default="US", description="ISO 3166-1 alpha-2 region for numbers without a country code."
     )
@@ -281,6 +289,11 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))
         return value
+
+    @field_validator("webchat_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(web_origin(v) for v in value)
 
     @field_validator("sip_transports")
     @classmethod
@@ -427,3 +440,18 @@ def _is_secret(field: str) -> bool:
     if info is None:
         return False
     return info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+
+
+def web_origin(text: str) -> str:
+    """`https://host[:port]` (the host may start with `*.`), lower-cased; a ValueError naming
+    the value for anything else: a path, a query or another scheme would not be an origin."""
+    parts = urlsplit(text.strip().lower())
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or not ORIGIN_HOST.fullmatch(parts.netloc)
+    ):
+        raise ValueError(f"{text!r} is not an origin like https://www.example.com")
+    return f"{parts.scheme}://{parts.netloc}"

@@ -182,6 +182,32 @@ def test_one_address_starts_only_so_many_chats_a_minute(database_url: str) -> No
         app.close()
 
 
+def test_only_the_named_sites_may_frame_the_chat_page(database_url: str) -> None:
+    """`webchat_frame_ancestors` opens the chat page, and only it, to frames on those sites."""
+    sites = ("https://www.example.com", "https://*.shop.example")
+    framed = make_app(database_url, ManualClock(1.8e9), webchat_queues=("web",))
+    try:
+        with TestClient(framed.api) as public:
+            policy = public.get("/webchat").headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy  # by default no site may
+    finally:
+        framed.close()
+    app = make_app(
+        database_url, ManualClock(1.8e9), webchat_queues=("web",), webchat_frame_ancestors=sites
+    )
+    try:
+        with TestClient(app.api) as public:
+            page = public.get("/webchat")
+            assert page.status_code == 200
+            policy = page.headers["content-security-policy"]
+            assert "frame-ancestors https://www.example.com https://*.shop.example" in policy
+            assert (
+                "frame-ancestors 'none'" in public.get("/login").headers["content-security-policy"]
+            )
+    finally:
+        app.close()
+
+
 def test_a_waiting_customer_hears_of_the_answer_at_once(database_url: str) -> None:
     """The long poll: a read with `wait` returns when the agent writes, not at its timeout."""
     app = make_app(database_url, ManualClock(1_800_000_000.0), webchat_queues=("web",))

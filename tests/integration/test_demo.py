@@ -41,8 +41,14 @@ def test_seed_only_creates_the_demo_center(tmp_path: Path) -> None:
     assert "created" in done.stderr
     app = build(Settings(database_url=f"sqlite:///{db}"), run_timer_loop=False)
     try:
-        # the three simulated queues, and the one real calls to sip:demo enter
-        assert sorted(app.runtime.center.queues) == ["billing", "demo-calls", "sales", "support"]
+        # the three simulated queues, the one real calls to sip:demo enter, and web chats'
+        assert sorted(app.runtime.center.queues) == [
+            "billing",
+            "demo-calls",
+            "demo-chat",
+            "sales",
+            "support",
+        ]
         assert len(app.runtime.center.agents) == 13  # twelve simulated, and "you"
         you = app.accounts.store.get_user_by_username("you")
         assert you is not None and you.agent_id == "you" and you.sip_digest is not None
@@ -81,17 +87,19 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         str(FLOWS),
     )
     assert proc.stdout is not None
-    token = None
+    token = desk = None
     output = []
     deadline = time.monotonic() + 30
     phone_line = False
-    while not (token and phone_line) and time.monotonic() < deadline:
+    while not (token and desk and phone_line) and time.monotonic() < deadline:
         line = proc.stdout.readline()
         output.append(line)
         if match := re.search(r"admin token\s+(\S+)", line):
             token = match.group(1)
+        if match := re.search(r"\(user you, password (\S+)\)", line):
+            desk = match.group(1)
         phone_line = phone_line or "Real calls: register a softphone as you@" in line
-    assert token, "".join(output)
+    assert token and desk, "".join(output)
     headers = {"Authorization": f"Bearer {token}"}
     base = f"http://127.0.0.1:{port}"
     busy_seen = created_seen = False
@@ -120,6 +128,20 @@ def test_the_demo_serves_a_live_center(tmp_path: Path) -> None:
         entered += [e["payload"]["flow"] for e in page if e["kind"] == "ivr_entered"]
         after = page[-1]["id"]
     assert entered == ["demo-phone"]
+    # web chat is on: a customer's chat waits in demo-chat, and the printed login opens the
+    # desk of the agent who serves it
+    started = httpx.post(
+        f"{base}/chat",
+        json={"queue_id": "demo-chat", "from": "visitor@example.com", "message": "Hello?"},
+        timeout=5,
+    )
+    assert started.status_code == 201, started.text
+    chat = httpx.get(f"{base}/interactions/{started.json()['interaction_id']}", headers=headers)
+    assert chat.json()["queue_id"] == "demo-chat" and chat.json()["channel"] == "chat"
+    with httpx.Client(base_url=base, timeout=5) as browser:
+        login = browser.post("/auth/login", json={"username": "you", "password": desk})
+        assert login.status_code == 200 and login.json()["mfa"] == "none", login.text
+        assert browser.get("/agent").status_code == 200
     assert httpx.get(f"{base}/queues", timeout=2).status_code == 401
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, "".join(output) + rest

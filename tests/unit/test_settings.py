@@ -173,3 +173,24 @@ def test_voice_entry_points_come_as_a_table_and_keep_settings_hashable(
     assert hash(settings) == hash(load_settings(config))
     monkeypatch.setenv("CALLBRIDGE_VOICE_ENTRY_POINTS", '{"demo": "demo-calls"}')
     assert dict(load_settings().voice_entry_points) == {"demo": "demo-calls"}
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("https://www.example.com", "https://www.example.com"),
+        ("HTTPS://Shop.Example:8443/", "https://shop.example:8443"),
+        ("https://*.example.com", "https://*.example.com"),
+    ],
+)
+def test_frame_ancestors_are_origins(given: str, kept: str) -> None:
+    assert load_settings(webchat_frame_ancestors=[given]).webchat_frame_ancestors == (kept,)
+
+
+@pytest.mark.parametrize(
+    "given", ["www.example.com", "ftp://example.com", "https://example.com/chat", "https://a b"]
+)
+def test_a_frame_ancestor_that_is_no_origin_is_named(given: str) -> None:
+    with pytest.raises(SettingsError, match=r"webchat_frame_ancestors: .*not an origin") as caught:
+        load_settings(webchat_frame_ancestors=[given])
+    assert given in str(caught.value)

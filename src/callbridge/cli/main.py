@@ -28,10 +28,12 @@ from callbridge.cli import simulate as simulate_cli
 from callbridge.cli import staff as staff_cli
 from callbridge.cli import users as users_cli
 from callbridge.cli.seed import (
+    CHAT_QUEUE,
     PHONE_AGENT,
     PHONE_ENTRY,
     PHONE_QUEUE,
     PHONE_USER,
+    desk_password,
     ready_phone_agent,
     seed_demo,
     seed_phone,
@@ -183,6 +185,7 @@ def demo(
             sip_port=sip_port or 5060,
             voice_entry_points={} if flows_dir else {PHONE_ENTRY: PHONE_QUEUE},
             ivr_flows_dir=flows_dir,
+            webchat_queues=(CHAT_QUEUE,),
         )
     except SettingsError as exc:
         raise _fail(str(exc)) from None
@@ -199,6 +202,7 @@ def demo(
         sip_password = seed_phone(built.runtime, built.accounts, settings.sip_realm)
         if seed_only:
             return
+        you = desk_password(built.accounts)
         scheme = "https" if settings.tls_cert_file else "http"
         base = f"{scheme}://{host}:{port}"
         token = built.admin_token
@@ -211,6 +215,8 @@ def demo(
             f"  metrics      {base}/metrics\n"
             f"  admin token  {token}\n"
             f"Try:  curl -H 'Authorization: Bearer {token}' {base}/queues\n"
+            f"Chat as a customer at {base}/webchat and answer as agent '{PHONE_AGENT}' at "
+            f"{base}/login (user {PHONE_USER}, password {you}).\n"
         )
         if settings.sip_enabled:
             ready_phone_agent(built.runtime)

@@ -129,11 +129,13 @@ PHONE_QUEUE = QueueId("demo-calls")
 PHONE_AGENT = AgentId("you")
 PHONE_USER = "you"
 PHONE_ENTRY = "demo"  # sip:demo@127.0.0.1:5060
+CHAT_QUEUE = QueueId("demo-chat")  # the demo's /webchat page starts chats here
 
 
 def seed_phone(rt: Runtime, accounts: Accounts, realm: str) -> str:
-    """The demo's real-phone corner: queue demo-calls (the entry point sip:demo), which only
-    agent `you` serves, and user `you` with a new SIP password each run, returned to print.
+    """The demo's human corner: queues demo-calls (the entry point sip:demo) and demo-chat (the
+    /webchat page), which only agent `you` serves, and user `you` with a new SIP password each
+    run, returned to print.
     Simulated traffic never reaches it; the simulated agents leave agent `you` alone."""
     if PHONE_QUEUE not in rt.center.queues:
         do_save_queue(
@@ -146,6 +148,17 @@ def seed_phone(rt: Runtime, accounts: Accounts, realm: str) -> str:
                 wrap_up=WrapUpPolicy(duration_s=0.0),
             ),
         )
+    if CHAT_QUEUE not in rt.center.queues:
+        do_save_queue(
+            rt,
+            Queue(
+                CHAT_QUEUE,
+                "Chats from the web page",
+                _req(softphone=1),
+                offer_timeout_s=60.0,
+                wrap_up=WrapUpPolicy(duration_s=0.0),
+            ),
+        )
     if PHONE_AGENT not in rt.center.agents:
         do_save_agent(rt, PHONE_AGENT, "You, on your softphone", {SkillId("softphone"): 5})
     user = accounts.store.get_user_by_username(PHONE_USER)
@@ -154,6 +167,17 @@ def seed_phone(rt: Runtime, accounts: Accounts, realm: str) -> str:
             SEED, PHONE_USER, secrets.token_urlsafe(24), ["agent"], agent_id=PHONE_AGENT
         )
     return accounts.set_sip_password(SEED, user.id, realm)
+
+
+def desk_password(accounts: Accounts) -> str:
+    """A new login password for user `you` (made by `seed_phone`) each run, to print: the
+    agent desktop at /agent, where the demo's web chats and calls to sip:demo arrive."""
+    user = accounts.store.get_user_by_username(PHONE_USER)
+    if user is None:
+        raise LookupError(f"user {PHONE_USER} is made by seed_phone first")
+    password = secrets.token_urlsafe(12)
+    accounts.set_password(SEED, user.id, password, current=None)
+    return password
 
 
 def ready_phone_agent(rt: Runtime) -> None:

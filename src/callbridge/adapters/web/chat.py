@@ -57,6 +57,7 @@ class WebChat:
     queues: frozenset[str]
     per_minute: int
     cipher: FieldCipher
+    frame_ancestors: tuple[str, ...] = ()  # origins whose pages may frame the chat page
     _starts: dict[str, deque[float]] = field(default_factory=dict)
     _waiting: dict[str, set[asyncio.Event]] = field(default_factory=dict)
     _typing: dict[tuple[str, str], float] = field(default_factory=dict)  # until, by chat, side

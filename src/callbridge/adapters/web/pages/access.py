@@ -8,7 +8,7 @@ that says which permission it lacks.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,19 @@ def page_requires(permission: Permission) -> Callable[..., Awaitable[PageCaller]
     return dependency
 
 
-def render(request: Request, caller: Caller | None, template: str, **context: Any) -> HTMLResponse:
-    """A page, with the navigation the user may use and the session's CSRF token."""
+NO_FRAMES = "'none'"
+
+
+def render(
+    request: Request,
+    caller: Caller | None,
+    template: str,
+    *,
+    frame_ancestors: Sequence[str] = (),
+    **context: Any,
+) -> HTMLResponse:
+    """A page, with the navigation the user may use and the session's CSRF token. Only the
+    origins in `frame_ancestors` may show it in a frame (none by default)."""
     accounts: Accounts = request.app.state.accounts
     user = None
     nav: list[tuple[str, str]] = []
@@ -95,7 +106,8 @@ def render(request: Request, caller: Caller | None, template: str, **context: An
         html,
         headers={
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-            "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+            "style-src 'self'; script-src 'self'; connect-src 'self'; "
+            f"frame-ancestors {' '.join(frame_ancestors) or NO_FRAMES}",
             "Cache-Control": "no-store",
             "Referrer-Policy": "same-origin",
         },

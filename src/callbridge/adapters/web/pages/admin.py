@@ -4,7 +4,7 @@ audit log. Each lists what there is, read fresh; its forms send JSON to the REST
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -35,7 +35,7 @@ SECTIONS = (
 
 
 def _page(
-    request: Request, page: PageCaller, template: str, title: str, **context: object
+    request: Request, page: PageCaller, template: str, title: str, **context: Any
 ) -> HTMLResponse:
     granted = page.who.principal.permissions
     tabs = [(href, label) for href, label, need in SECTIONS if need in granted]

@@ -57,12 +57,21 @@ async def login_page(request: Request) -> HTMLResponse:
 async def webchat_page(
     request: Request, queue: Annotated[str | None, Query(max_length=100)] = None
 ) -> HTMLResponse:
-    """The customer's web chat, into `queue` (or the only web chat queue there is)."""
-    queues = sorted(request.app.state.webchat.queues)
+    """The customer's web chat, into `queue` (or the only web chat queue there is). Sites in
+    the `webchat_frame_ancestors` setting may show it in a frame."""
+    webchat = request.app.state.webchat
+    queues = sorted(webchat.queues)
     chosen = (
         queue if queue in queues else (queues[0] if queue is None and len(queues) == 1 else None)
     )
-    return render(request, None, "webchat.html", title="Chat with us", config={"queue_id": chosen})
+    return render(
+        request,
+        None,
+        "webchat.html",
+        frame_ancestors=webchat.frame_ancestors,
+        title="Chat with us",
+        config={"queue_id": chosen},
+    )
 
 
 @router.get("/agent")
