@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
 from callbridge.adapters.store.campaign_personal import CampaignRecords
 from callbridge.adapters.store.campaigns import SqlCampaignStore
+from callbridge.adapters.store.hours import SqlHours
 from callbridge.adapters.store.integration_personal import IntegrationRecords
 from callbridge.adapters.store.lists import ListStore
 from callbridge.adapters.store.outbox import Outbox
@@ -33,6 +34,7 @@ from callbridge.adapters.web.integration import CrmCollector
 from callbridge.adapters.webhooks.dispatcher import WebhookDispatcher
 from callbridge.domain.clock import Clock
 from callbridge.domain.ivr import FlowBook
+from callbridge.domain.ivr.hours import Schedule
 from callbridge.domain.security.accounts import LockoutPolicy
 from callbridge.ports import Crm, PersonalDataHolder
 from callbridge.services.campaigns import Campaigns
@@ -43,6 +45,7 @@ from callbridge.services.crm_sync.rules_file import load_rules
 from callbridge.services.crm_sync.screen_pops import ScreenPops
 from callbridge.services.dialer import Dialer
 from callbridge.services.flows import load_book
+from callbridge.services.hours import BusinessHours
 from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import AccountPolicy, Accounts
 from callbridge.services.security.crypto import FieldCipher, Keyring, open_cipher
@@ -119,7 +122,8 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         if isinstance(crm, SalesforceConnector):  # screen pops read its local phone index
             integration.tasks.append(crm.keep_index)
         voice = None
-        flows = entry_flows(settings)
+        business_hours = BusinessHours(SqlHours(store.engine))
+        flows = entry_flows(settings, business_hours.live)
         if settings.sip_enabled:
             voice = Voice(settings, runtime, bus, accounts.sip_credentials, new_id, flows, crm)
             integration.tasks.append(voice.run)
@@ -168,6 +172,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     api.state.voice = voice
     api.state.webchat = webchat
     api.state.flows, api.state.flows_dir = flows, settings.ivr_flows_dir
+    api.state.business_hours = business_hours
     return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm, voice)
 
 
@@ -179,11 +184,12 @@ class Integration:
     tasks: list[Callable[[], Coroutine[Any, Any, None]]]
 
 
-def entry_flows(settings: Settings) -> FlowBook | None:
+def entry_flows(settings: Settings, hours: Mapping[str, Schedule]) -> FlowBook | None:
     """The IVR flows, each checked (a broken one stops the start, naming file, line and node),
     and every `flow:NAME` entry point naming one of them. A flow's own `numbers` are entry
     points too, unless the settings send that number elsewhere."""
-    book = load_book([settings.ivr_flows_dir])[0] if settings.ivr_flows_dir is not None else None
+    directory = settings.ivr_flows_dir
+    book = load_book([directory], hours)[0] if directory is not None else None
     for number, target in settings.voice_entry_points:
         if not target.startswith("flow:"):
             continue

@@ -225,3 +225,62 @@ def test_a_page_sends_strangers_to_sign_in_and_refuses_other_roles(
     response = page.goto(f"{base}/agent")
     assert response is not None and response.status == 200
     expect(page.get_by_role("heading", name="No agent")).to_be_visible()
+
+
+def test_business_hours_are_edited_in_the_browser(
+    site: tuple[App, str], browser: Browser, tmp_path: Path
+) -> None:
+    app, base = site
+    page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page.on("dialog", lambda dialog: dialog.accept())
+    _sign_in(page, base, "ada", "/admin/flows")
+    expect(page.get_by_role("region", name="Business hours", exact=True)).to_contain_text(
+        "No business hours yet"
+    )
+    add = page.get_by_role("form", name="Add business hours")
+    add.get_by_role("button", name="Add business hours").click()
+    expect(add.get_by_text("name: required")).to_be_visible()  # named before anything is sent
+    add.get_by_label("Name", exact=True).fill("desk")
+    add.get_by_label("Time zone").fill("Europe/London")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri"):
+        add.get_by_label(day, exact=True).fill("09:00-17:00")
+    saturday = add.get_by_label("Sat", exact=True)
+    saturday.fill("10:00-25:00")
+    add.get_by_label("Closed on public holidays of").fill("GB")
+    add.get_by_label("Own closed days").fill("2026-12-24 Christmas Eve\n2026-12-31")
+    add.get_by_role("button", name="Add business hours").click()
+    # the mistake is shown at its field, and nothing was saved
+    expect(saturday).to_have_attribute("aria-invalid", "true")
+    expect(add).to_contain_text("'10:00-25:00' is not a time of day")
+    assert app.api.state.business_hours.definitions == {}
+    saturday.fill("10:00-12:00")
+    add.get_by_role("button", name="Add business hours").click()
+
+    desk = page.get_by_role("article", name="desk")
+    expect(desk.get_by_role("table")).to_contain_text("09:00-17:00")
+    expect(desk.get_by_role("table")).to_contain_text("10:00-12:00")
+    expect(desk).to_contain_text("Closed on public holidays (GB)")
+    expect(desk).to_contain_text("2026-12-24 Christmas Eve")
+    expect(desk).to_contain_text("No flow uses it.")
+    desk.scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "admin-business-hours")
+
+    # edited in place: the form holds what is saved; Saturday emptied is closed
+    desk.get_by_text("Edit desk").click()
+    edit = page.get_by_role("form", name="Edit business hours desk")
+    expect(edit.get_by_label("Sat", exact=True)).to_have_value("10:00-12:00")
+    edit.get_by_label("Sat", exact=True).fill("")
+    edit.get_by_role("button", name="Save desk").click()
+    expect(page.get_by_role("article", name="desk").get_by_role("table")).not_to_contain_text(
+        "10:00-12:00"
+    )
+    saved = app.api.state.business_hours.definitions["desk"]
+    assert "sat" not in saved["weekly"] and saved["closed"]["2026-12-31"] == "2026-12-31"
+    assert saved["holidays"] == {"country": "GB"}
+
+    page.get_by_role("article", name="desk").get_by_text("Edit desk").click()
+    page.get_by_role("button", name="Remove desk").click()
+    expect(page.get_by_role("region", name="Business hours", exact=True)).to_contain_text(
+        "No business hours yet"
+    )
+    assert app.api.state.business_hours.definitions == {}

@@ -55,6 +55,16 @@ def test_check_names_file_line_and_node(tmp_path: Path) -> None:
     assert f"error: {bad}:4: node 'a': unknown node 'b' in 'next'" in err
 
 
+def test_check_says_which_business_hours_it_leaves_to_the_server(tmp_path: Path) -> None:
+    text = "nodes:\n  h:\n    hours: desk\n    open: a\n    closed: a\n  a: {hangup: Bye.}\n"
+    code, out, _ = invoke("check", str(write(tmp_path, "desk.yaml", text)))
+    assert code == 0
+    assert out.splitlines() == [
+        "ok: desk (2 nodes); uses the center's business hours desk",
+        "  (business hours are checked against the database when the server starts)",
+    ]
+
+
 def test_check_follows_transfers_to_neighbouring_flows(tmp_path: Path) -> None:
     first = write(tmp_path, "first.yaml", "nodes:\n  go:\n    transfer: {flow: second}\n")
     code, _, err = invoke("check", str(first))

@@ -360,19 +360,19 @@ ERRORS = [
         "'9-5' is not hours like 08:00-18:00",
     ),
     (
-        "unknown schedule",
+        "no schedule's name",
         """\
         flow: t
         nodes:
           a:
-            hours: office
+            hours: Office Hours
             open: b
             closed: b
           b: {hangup: ""}
         """,
         4,
         "a",
-        "unknown schedule 'office'",
+        "'Office Hours' is not a schedule's name",
     ),
     (
         "collect digits out of range",

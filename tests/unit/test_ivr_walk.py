@@ -35,6 +35,7 @@ from callbridge.domain.ivr import (
     Walk,
     parse_flow,
 )
+from callbridge.domain.ivr.hours import parse_schedule
 
 AT = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday, 10:00 in New York
 CALLER = Caller(ani="+15550001111", dnis="1000")
@@ -270,6 +271,48 @@ def test_hours(at: str, outcome: type, note: str) -> None:
     walk, actions = drive(HOURS, at=datetime.fromisoformat(at))
     assert isinstance(actions[0], outcome)
     assert note in walk.path[0].note
+
+
+SHARED_HOURS = """\
+flow: t
+nodes:
+  h:
+    hours: desk
+    open: open
+    closed: closed
+  open: {queue: sales}
+  closed: {voicemail: sales}
+"""
+
+
+def test_an_hours_step_reads_the_centers_business_hours_as_they_are_now() -> None:
+    flow = parse_flow(SHARED_HOURS, "/flows/t.yaml", "/flows")
+    live = {"desk": parse_schedule({"timezone": "UTC", "weekly": {"wed": "14:00-16:00"}})}
+    the_book = FlowBook.of([flow], live)
+    walk, actions = drive(the_book)
+    assert isinstance(actions[0], Route) and "open at Wed 2026-11-25 15:00 UTC" in notes(walk)[0]
+    # edited while the flow runs: the next caller (the book is not rebuilt) is judged anew
+    live["desk"] = parse_schedule({"timezone": "UTC", "weekly": {"wed": "16:00-18:00"}})
+    walk, actions = drive(the_book)
+    assert isinstance(actions[0], Voicemail) and "closed (outside hours)" in notes(walk)[0]
+    assert the_book.uses_hours("desk") == ["t"] and the_book.uses_hours("other") == []
+    # removed after all: closed, and the walk says why
+    del live["desk"]
+    walk, actions = drive(the_book)
+    assert isinstance(actions[0], Voicemail)
+    assert notes(walk)[0] == "h: hours: no business hours 'desk' -> closed"
+
+
+def test_business_hours_a_flow_names_must_be_the_centers() -> None:
+    flow = parse_flow(SHARED_HOURS, "/flows/t.yaml", "/flows")
+    with pytest.raises(FlowError) as caught:
+        FlowBook.of([flow], {})
+    assert str(caught.value).startswith("/flows/t.yaml:4: node 'h': unknown schedule 'desk'")
+    assert "neither the flow's schedules nor the center's business hours (none yet)" in str(
+        caught.value
+    )
+    # away from the server (`callbridge flow check`), the name is listed as not checked
+    assert FlowBook.of([flow]).unchecked_hours() == ["desk"]
 
 
 LOOKUP = """\

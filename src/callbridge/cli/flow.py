@@ -52,7 +52,11 @@ def check(
             failed = True
             continue
         for flow in named:
-            out.print(f"ok: {flow.name} ({len(flow.nodes)} nodes)")
+            shared = sorted({r.hours for r in flow.hours_refs})
+            uses = f"; uses the center's business hours {', '.join(shared)}" if shared else ""
+            out.print(f"ok: {flow.name} ({len(flow.nodes)} nodes){uses}")
+        if any(flow.hours_refs for flow in named):
+            out.print("  (business hours are checked against the database when the server starts)")
     if failed:
         raise typer.Exit(code=1)
 

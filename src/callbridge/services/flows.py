@@ -4,10 +4,11 @@ next to it, and follow transfers to the flows they name (`<name>.yaml` in the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from callbridge.domain.ivr import Flow, FlowBook, FlowError, check_files, parse_flow
+from callbridge.domain.ivr.hours import Schedule
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -34,9 +35,12 @@ def flow_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_book(paths: Iterable[Path]) -> tuple[FlowBook, list[Flow]]:
+def load_book(
+    paths: Iterable[Path], hours: Mapping[str, Schedule] | None = None
+) -> tuple[FlowBook, list[Flow]]:
     """A book of the flows in `paths` (files or directories) and every flow they transfer to,
-    and the flows `paths` named themselves, in order."""
+    and the flows `paths` named themselves, in order. `hours`: the center's business hours the
+    flows may name (None: away from the server, not checked)."""
     named = [load_flow(path) for path in flow_files(paths)]
     flows = {flow.name: flow for flow in named}
     todo = list(named)
@@ -50,7 +54,7 @@ def load_book(paths: Iterable[Path]) -> tuple[FlowBook, list[Flow]]:
             if path is not None:
                 flows[ref.flow] = load_flow(path)
                 todo.append(flows[ref.flow])
-    return FlowBook.of(flows.values()), named
+    return FlowBook.of(flows.values(), hours), named
 
 
 def _sibling(origin: Path, name: str) -> Path | None:
@@ -61,22 +65,28 @@ def _sibling(origin: Path, name: str) -> Path | None:
     return None
 
 
-def load_flow_dir(directory: Path) -> FlowBook:
+def load_flow_dir(directory: Path, hours: Mapping[str, Schedule] | None = None) -> FlowBook:
     """Every flow in `directory` (its *.yaml and *.yml files), checked, as one book."""
     if not directory.is_dir():
         raise FlowError("is not a directory of flow files", file=str(directory))
-    book, _ = load_book([directory])
+    book, _ = load_book([directory], hours)
     return book
 
 
-def check_text(text: str, book: FlowBook | None, directory: Path | None) -> Flow:
+def check_text(
+    text: str,
+    book: FlowBook | None,
+    directory: Path | None,
+    hours: Mapping[str, Schedule] | None = None,
+) -> Flow:
     """A flow being written, checked as `flow check` would and against the flows the server
     runs: its transfers must reach one of them (or itself), its numbers must be free (unless
-    it replaces the flow of the same name), its prompt files must exist under `directory`."""
+    it replaces the flow of the same name), its prompt files must exist under `directory`, and
+    the business hours it names must be among `hours` (None: not checked)."""
     origin = "the flow"
     base = str(directory.resolve()) if directory is not None else None
     flow = parse_flow(text, origin, base)
     check_files(flow, lambda p: Path(p).is_file())
     others = [f for name, f in (book or {}).items() if name != flow.name]
-    FlowBook.of([*others, flow])
+    FlowBook.of([*others, flow], hours)
     return flow

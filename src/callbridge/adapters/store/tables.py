@@ -684,3 +684,13 @@ dnc_exemptions = Table(
     Column("number", String, nullable=False),  # sealed
     Column("revoked_at", UtcDateTime),
 )
+
+# The center's business hours by name, which IVR flows' hours steps may name; edited on the
+# admin page. `definition` is the schedule as JSON, in the flow language's own shape.
+business_hours = Table(
+    "business_hours",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -23,6 +23,7 @@ from callbridge.adapters.web import (
     errors,
     flows,
     health,
+    hours,
     integration,
     interactions,
     lists,
@@ -98,7 +99,8 @@ def create_api(
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
     more = (privacy, audit, webhooks, crm, reports, recordings, calls, campaigns, chat, flows)
+    hours_routes = (hours,)
     last = (pages,)
-    for module in (*routers, *more, *last):
+    for module in (*routers, *more, *hours_routes, *last):
         app.include_router(module.router)
     return app

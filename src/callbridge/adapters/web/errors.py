@@ -18,6 +18,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_campaign": 422,  # a campaign file: the message names the line and field
     "invalid_list": 422,  # a dialing-list upload: the message names the line and column
     "flow_invalid": 422,  # an IVR flow: the message names the file, line and node
+    "hours_invalid": 422,  # business hours: `field` names the day, date or setting
     "invalid_state": 409,
     "agent_unavailable": 409,
     "storage_error": 503,

@@ -3,9 +3,10 @@ check of a flow being written (as `callbridge flow check` does, against the runn
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,8 +24,7 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CLOSED_AHEAD = timedelta(days=366)
 
 
-class HoursOut(BaseModel):
-    node: str
+class ScheduleOut(BaseModel):
     timezone: str
     weekly: dict[str, list[str]] = Field(description="Opening windows by day, Mon first")
     holidays: str | None = Field(description="Public holidays of this country (and region)")
@@ -33,9 +33,9 @@ class HoursOut(BaseModel):
     now: str = Field(description="Why: open, outside hours, holiday <name>, closed day <name>")
     local_time: str
 
-    @classmethod
-    def of(cls, node: HoursNode, at: datetime) -> HoursOut:
-        s: Schedule = node.schedule
+    @staticmethod
+    def fields(s: Schedule, at: datetime) -> dict[str, Any]:
+        """The schedule's fields, judged at `at`."""
         status = s.status(at)
         today = status.local.date()
         calendar = s.holidays
@@ -44,8 +44,7 @@ class HoursOut(BaseModel):
             holidays = calendar.country + (
                 f"-{calendar.subdivision}" if calendar.subdivision else ""
             )
-        return cls(
-            node=node.name,
+        return dict(
             timezone=s.timezone,
             weekly={DAYS[i]: [str(w) for w in windows] for i, windows in enumerate(s.weekly)},
             holidays=holidays,
@@ -60,6 +59,21 @@ class HoursOut(BaseModel):
         )
 
 
+class HoursOut(ScheduleOut):
+    node: str
+    schedule: str | None = Field(description="The named schedule the step uses, if any")
+    shared: bool = Field(description="The center's business hours (edited on the admin page)")
+
+    @classmethod
+    def of(cls, node: HoursNode, hours: Mapping[str, Schedule], at: datetime) -> HoursOut | None:
+        """The step's schedule; None for business hours the center no longer has."""
+        s = node.schedule if node.schedule is not None else hours.get(node.schedule_name or "")
+        if s is None:
+            return None
+        shared = node.schedule is None
+        return cls(node=node.name, schedule=node.schedule_name, shared=shared, **cls.fields(s, at))
+
+
 class FlowOut(BaseModel):
     name: str
     origin: str
@@ -70,7 +84,8 @@ class FlowOut(BaseModel):
     hours: list[HoursOut]
 
     @classmethod
-    def of(cls, flow: Flow, at: datetime) -> FlowOut:
+    def of(cls, flow: Flow, hours: Mapping[str, Schedule], at: datetime) -> FlowOut:
+        steps = [n for n in flow.nodes.values() if isinstance(n, HoursNode)]
         return cls(
             name=flow.name,
             origin=flow.origin,
@@ -78,7 +93,7 @@ class FlowOut(BaseModel):
             numbers=list(flow.numbers),
             start=flow.start,
             nodes=len(flow.nodes),
-            hours=[HoursOut.of(n, at) for n in flow.nodes.values() if isinstance(n, HoursNode)],
+            hours=[h for n in steps if (h := HoursOut.of(n, hours, at)) is not None],
         )
 
 
@@ -110,12 +125,15 @@ async def flows(book: BookDep, rt: RuntimeDep) -> list[FlowOut]:
 def flows_now(book: FlowBook | None, now: float) -> list[FlowOut]:
     """The book's flows by name, their hours judged at `now` (epoch seconds)."""
     at = datetime.fromtimestamp(now, UTC)
-    return [] if book is None else [FlowOut.of(book[name], at) for name in sorted(book)]
+    if book is None:
+        return []
+    return [FlowOut.of(book[name], book.hours, at) for name in sorted(book)]
 
 
 @router.post("/flows/check", dependencies=[Depends(requires(Permission.QUEUES_READ))])
 async def check(body: FlowCheckIn, request: Request, book: BookDep, rt: RuntimeDep) -> FlowOut:
     """Check a flow being written, without running it: 422 naming the line, node and field of
     the first mistake; else the flow as it would run."""
-    flow = check_text(body.yaml, book, _directory(request))
-    return FlowOut.of(flow, datetime.fromtimestamp(rt.clock.now(), UTC))
+    hours = request.app.state.business_hours.live
+    flow = check_text(body.yaml, book, _directory(request), hours)
+    return FlowOut.of(flow, hours, datetime.fromtimestamp(rt.clock.now(), UTC))

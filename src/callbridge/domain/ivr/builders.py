@@ -10,6 +10,7 @@ from callbridge.domain.crm.records import LookupKey
 from callbridge.domain.ivr.actions import Say, WaitPolicy
 from callbridge.domain.ivr.document import KEYS, Fields
 from callbridge.domain.ivr.expressions import Expression
+from callbridge.domain.ivr.hours import HOURS_NAME, Schedule
 from callbridge.domain.ivr.nodes import (
     BranchNode,
     Case,
@@ -17,6 +18,7 @@ from callbridge.domain.ivr.nodes import (
     FlowRef,
     HangupNode,
     HoursNode,
+    HoursRef,
     LookupNode,
     MenuNode,
     Node,
@@ -191,11 +193,15 @@ def _hours(f: Fields) -> Node:
     name, line = _name(f)
     value = f.raw("hours")
     schedule_name = None
+    schedule: Schedule | None
     if isinstance(value, str):
-        if value not in f.doc.schedules:
-            known = ", ".join(f.doc.schedules) or "none"
-            raise f.error("hours", f"unknown schedule '{value}' (the flow's schedules: {known})")
-        schedule_name, schedule = value, f.doc.schedules[value]
+        # not one of the flow's schedules: the center's business hours of that name, which
+        # the flow book checks (`FlowBook.of`) against those stored
+        schedule_name, schedule = value, f.doc.schedules.get(value)
+        if schedule is None:
+            if not HOURS_NAME.fullmatch(value):
+                raise f.error("hours", f"'{value}' is not a schedule's name")
+            f.doc.hours_refs.append(HoursRef(name, value, line_of(f.doc.root, f.at("hours"))))
     else:
         schedule = f.doc.schedule(value, f.at("hours"), name)
     for key in ("open", "closed"):

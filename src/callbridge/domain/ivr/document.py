@@ -16,7 +16,7 @@ from callbridge.domain.ivr.actions import PlayFile, Say, Speech
 from callbridge.domain.ivr.errors import FlowError
 from callbridge.domain.ivr.expressions import Expression, ExpressionError
 from callbridge.domain.ivr.hours import HoursError, Schedule, make_schedule
-from callbridge.domain.ivr.nodes import FileRef, FlowRef, Ref
+from callbridge.domain.ivr.nodes import FileRef, FlowRef, HoursRef, Ref
 from callbridge.domain.ivr.prompts import template_error
 
 NODE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -36,6 +36,7 @@ class Document:
     refs: list[Ref] = field(default_factory=list)
     files: list[FileRef] = field(default_factory=list)
     flow_refs: list[FlowRef] = field(default_factory=list)
+    hours_refs: list[HoursRef] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)
 
     def error(self, reason: str, loc: list[str], node: str | None = None) -> FlowError:

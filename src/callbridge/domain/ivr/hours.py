@@ -24,6 +24,7 @@ import holidays as holiday_data
 from callbridge.domain.errors import InvalidInput
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # the center's business hours, by name
 WINDOW = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 
 
@@ -107,6 +108,22 @@ class Schedule:
     def is_open(self, at: datetime) -> bool:
         """Whether the business is open at `at` (timezone-aware)."""
         return self.status(at).open
+
+
+SCHEDULE_FIELDS = ("timezone", "weekly", "holidays", "closed")
+
+
+def parse_schedule(data: object) -> Schedule:
+    """A schedule from its block (`{timezone, weekly, holidays?, closed?}`), or `HoursError`
+    naming the field."""
+    if not isinstance(data, Mapping):
+        raise HoursError("a schedule is a mapping with 'timezone' and 'weekly'")
+    unknown = [str(k) for k in data if k not in SCHEDULE_FIELDS]
+    if unknown:
+        raise HoursError(f"unknown field '{unknown[0]}' in hours", unknown[0])
+    return make_schedule(
+        data.get("timezone"), data.get("weekly"), data.get("holidays"), data.get("closed")
+    )
 
 
 def make_schedule(

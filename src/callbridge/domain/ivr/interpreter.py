@@ -169,8 +169,14 @@ class Walk:
             self._step(f"branch: else -> {node.otherwise}")
             return node.otherwise
         if isinstance(node, HoursNode):
-            opening = node.schedule.status(at)
-            when = f"{opening.local:%a %Y-%m-%d %H:%M} {node.schedule.timezone}"
+            schedule = node.schedule
+            if schedule is None:  # the center's business hours, as they are now
+                schedule = self._book.hours.get(node.schedule_name or "")
+            if schedule is None:  # the book was checked; only a removal since can do this
+                self._step(f"hours: no business hours '{node.schedule_name}' -> {node.closed}")
+                return node.closed
+            opening = schedule.status(at)
+            when = f"{opening.local:%a %Y-%m-%d %H:%M} {schedule.timezone}"
             target = node.open if opening.open else node.closed
             state = "open" if opening.open else f"closed ({opening.reason})"
             self._step(f"hours: {state} at {when} -> {target}")

@@ -82,6 +82,7 @@ def _flow(doc: Document, data: object) -> Flow:
         files=tuple(doc.files),
         flow_refs=tuple(doc.flow_refs),
         description=str(data.get("description") or ""),
+        hours_refs=tuple(doc.hours_refs),
     )
 
 

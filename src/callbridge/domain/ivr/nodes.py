@@ -96,14 +96,15 @@ class BranchNode:
 
 @dataclass(frozen=True, slots=True)
 class HoursNode:
-    """`open` or `closed` by a schedule."""
+    """`open` or `closed` by a schedule: the flow's own (`schedule`), or, when `schedule` is
+    None, the center's business hours named `schedule_name` as they are when the step runs."""
 
     name: str
     line: int
-    schedule: Schedule
+    schedule: Schedule | None
     open: str
     closed: str
-    schedule_name: str | None = None  # the flow's named schedule it uses, if any
+    schedule_name: str | None = None  # the named schedule it uses, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,15 @@ class FileRef:
 
 
 @dataclass(frozen=True, slots=True)
+class HoursRef:
+    """An hours step that uses the center's business hours `hours` (not the flow's own)."""
+
+    node: str
+    hours: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class FlowRef:
     """A transfer into another flow."""
 
@@ -214,6 +224,7 @@ class Flow:
     files: tuple[FileRef, ...] = ()
     flow_refs: tuple[FlowRef, ...] = ()
     description: str = ""
+    hours_refs: tuple[HoursRef, ...] = ()
 
     def successors(self, node: str) -> list[str]:
         """The nodes `node` can go to, in the file's order of fields."""

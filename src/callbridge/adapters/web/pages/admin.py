@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from callbridge.adapters.store.audit import AuditFilter, AuditLog
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.flows import flows_now
+from callbridge.adapters.web.hours import business_hours_now
 from callbridge.adapters.web.pages.access import PageCaller, page_requires, render
 from callbridge.domain.queues import OverflowKind, Strategy
 from callbridge.domain.security.permissions import BUILTIN_ROLES, Permission
@@ -32,6 +33,9 @@ SECTIONS = (
     ("/admin/crm", "CRM connection and mapping", Permission.METRICS_READ),
     ("/admin/audit", "Audit log", Permission.AUDIT_READ),
 )
+
+HOURS_DAYS = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
+              ("sat", "Sat"), ("sun", "Sun"))  # fmt: skip
 
 
 def _page(
@@ -156,8 +160,17 @@ async def flows_page(
 ) -> HTMLResponse:
     if page.denied is not None:
         return page.denied
-    shown = flows_now(request.app.state.flows, rt.clock.now())
-    return _page(request, page, "admin_flows.html", "IVR flows and hours", flows=shown)
+    book, now = request.app.state.flows, rt.clock.now()
+    return _page(
+        request,
+        page,
+        "admin_flows.html",
+        "IVR flows and hours",
+        flows=flows_now(book, now),
+        hours=business_hours_now(request.app.state.business_hours, book, now),
+        days=HOURS_DAYS,
+        can_manage=Permission.QUEUES_MANAGE in page.who.principal.permissions,
+    )
 
 
 @router.get("/admin/crm")

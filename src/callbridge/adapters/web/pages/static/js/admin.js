@@ -11,6 +11,15 @@ function valueOf(form, input) {
   }
   if (input.type === "checkbox") return input.checked;
   if (input.type === "number") return input.value === "" ? null : Number(input.value);
+  // data-lines="map": one entry a line, "key rest of the line" -> {key: rest} (closed days)
+  if (input.dataset.lines === "map") {
+    const entries = input.value.split("\n").map((l) => l.trim()).filter(Boolean);
+    if (!entries.length) return null;
+    return Object.fromEntries(entries.map((l) => {
+      const [key, ...rest] = l.split(/\s+/);
+      return [key, rest.join(" ") || key];
+    }));
+  }
   return input.value === "" ? null : input.value;
 }
 
@@ -37,6 +46,12 @@ function bodyOf(form) {
     body[name] = wrap === "list" ? [body[name]] : [{ [wrap.slice("list-of:".length)]: body[name] }];
   }
   return body;
+}
+
+/** data-url="/hours/{name}": a {field} is filled in from the form's field of that name. */
+function urlOf(form) {
+  return form.dataset.url.replace(/\{(\w+)\}/g, (_, name) =>
+    encodeURIComponent(form.querySelector(`[name="${name}"]`)?.value.trim() ?? ""));
 }
 
 function clearProblems(form) {
@@ -66,8 +81,15 @@ for (const form of document.querySelectorAll("form[data-url]")) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearProblems(form);
+    const blank = [...(form.dataset.url ?? "").matchAll(/\{(\w+)\}/g)]
+      .map((m) => m[1])
+      .find((name) => !form.querySelector(`[name="${name}"]`)?.value.trim());
+    if (blank) {
+      showProblem(form, { field: blank, message: `${blank}: required` });
+      return;
+    }
     try {
-      const result = await api(form.dataset.method ?? "POST", form.dataset.url, bodyOf(form));
+      const result = await api(form.dataset.method ?? "POST", urlOf(form), bodyOf(form));
       const out = form.dataset.output && document.getElementById(form.dataset.output);
       if (out) out.textContent = JSON.stringify(result, null, 2); // a dry run: show, keep the form
       else location.reload();
