@@ -312,3 +312,25 @@ def test_agents_may_not_read_reports_supervisors_and_auditors_may(
         assert response.status_code == status, (role, response.text)
     refused = session_for(app, clock, "the-agent").client.get("/reports/kpis").json()
     assert refused["error"]["details"]["permission"] == "reports.read"
+
+
+def test_a_supervisor_of_some_queues_reads_only_their_reports(
+    app: App, client: TestClient, clock: ManualClock
+) -> None:
+    script(client, clock)
+    ok(client.post("/queues", json={"id": "sales", "name": "Sales"}), 201)
+    call = {"channel": "voice", "from": "+15550109999", "to": "+15550100000", "queue_id": "sales"}
+    ok(client.post("/interactions", json=call), 201)
+    everything = ok(client.get("/reports/kpis"))
+    assert set(everything["overall"]) == {"*", "support", "sales"}
+    app.accounts.create_user(TEST_ACTOR, "sue", PASSWORD, ["supervisor"], queues=["support"])
+    sue = session_for(app, clock, "sue").client
+    mine = ok(sue.get("/reports/kpis"))
+    assert set(mine["overall"]) == {"support"}  # not sales, nor the center's total
+    assert mine["overall"]["support"] == everything["overall"]["support"]
+    assert {row["queue_id"] for row in mine["intervals"]} == {"support"}
+    refused = sue.get("/reports/kpis", params={"queue_id": "sales"})
+    assert refused.status_code == 403 and "queues support only" in refused.text
+    assert set(ok(sue.get("/reports/kpis", params={"queue_id": "support"}))["overall"]) == {
+        "support"
+    }

@@ -10,12 +10,12 @@ import anyio
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from callbridge.adapters.web.auth import requires
+from callbridge.adapters.web.auth import CallerDep, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.domain.errors import InvalidInput
 from callbridge.domain.ids import QueueId
 from callbridge.domain.reporting.kpis import Kpis
-from callbridge.domain.security.permissions import Permission
+from callbridge.domain.security.permissions import Forbidden, Permission
 from callbridge.services import reports as svc
 
 router = APIRouter(tags=["reports"])
@@ -63,6 +63,7 @@ class KpiReportOut(BaseModel):
 @router.get("/reports/kpis", dependencies=[Depends(requires(Permission.REPORTS_READ))])
 async def kpi_report(
     rt: RuntimeDep,
+    caller: CallerDep,
     since: str | None = None,
     until: str | None = None,
     interval_s: int = 900,
@@ -72,8 +73,20 @@ async def kpi_report(
 
     `since` and `until` are epoch seconds or ISO-8601 with an offset (default: from the start
     of `until`'s UTC day to now); `interval_s` must divide a day. `queue_id` keeps only that
-    queue's rows.
+    queue's rows. A supervisor limited to some queues sees only theirs, without the whole
+    center's row ("*"); another queue's `queue_id` is a 403.
     """
+    scope = caller.principal.scope.queues
+    if scope is not None and queue_id is not None and queue_id not in scope:
+        raise Forbidden(
+            f"{caller.principal.name} may read the reports of queues {', '.join(sorted(scope))} "
+            "only",
+            queue_id=queue_id,
+        )
+
+    def shown(q: str) -> bool:
+        return (queue_id is None or q == queue_id) and (scope is None or q in scope)
+
     now = rt.clock.now()
     end = _instant(until, "until")
     end = now if end is None else min(end, now)
@@ -89,13 +102,11 @@ async def kpi_report(
         interval_s=interval_s,
         since=report.start,
         until=report.end,
-        overall={
-            q: KpisOut.of(k) for q, k in report.overall.items() if queue_id is None or q == queue_id
-        },
+        overall={q: KpisOut.of(k) for q, k in report.overall.items() if shown(q)},
         intervals=[
             IntervalKpisOut(start=row.start, queue_id=row.queue_id, **_values(row.kpis))
             for row in report.intervals
-            if queue_id is None or row.queue_id == queue_id
+            if shown(row.queue_id)
         ],
     )
 
