@@ -15,10 +15,12 @@ from callbridge.adapters.bus.memory import MemoryBus
 from callbridge.adapters.crm.builtin import BuiltinCrm, CrmRecords
 from callbridge.adapters.crm.salesforce.build import build_connector as build_salesforce
 from callbridge.adapters.crm.salesforce.connector import SalesforceConnector
+from callbridge.adapters.sms.webhook import WebhookTexts
 from callbridge.adapters.store.accounts import SqlAccountStore
 from callbridge.adapters.store.audit import AuditLog
 from callbridge.adapters.store.campaign_personal import CampaignRecords
 from callbridge.adapters.store.campaigns import SqlCampaignStore
+from callbridge.adapters.store.cursors import LogCursor
 from callbridge.adapters.store.hours import SqlHours
 from callbridge.adapters.store.integration_personal import IntegrationRecords
 from callbridge.adapters.store.lists import ListStore
@@ -50,6 +52,8 @@ from callbridge.services.runtime import Runtime
 from callbridge.services.security.accounts import AccountPolicy, Accounts
 from callbridge.services.security.crypto import FieldCipher, Keyring, open_cipher
 from callbridge.services.security.privacy import PrivacyRequests
+from callbridge.services.texts import CURSOR as TEXTS_CURSOR
+from callbridge.services.texts import TextReplies
 from callbridge.settings import Settings, SettingsError
 
 
@@ -121,6 +125,9 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         integration = crm_integration(settings, store, runtime, crm)
         if isinstance(crm, SalesforceConnector):  # screen pops read its local phone index
             integration.tasks.append(crm.keep_index)
+        texts = text_replies(settings, store, runtime)
+        if texts is not None:
+            integration.tasks.append(texts.run)
         voice = None
         business_hours = BusinessHours(SqlHours(store.engine))
         flows = entry_flows(settings, business_hours.live)
@@ -173,6 +180,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
     api.state.webchat = webchat
     api.state.flows, api.state.flows_dir = flows, settings.ivr_flows_dir
     api.state.business_hours = business_hours
+    api.state.texts = texts
     return App(settings, runtime, store, bus, token, generated, api, accounts, password, crm, voice)
 
 
@@ -182,6 +190,18 @@ class Integration:
     activity_log: ActivityLog | None
     lists: Lists | None
     tasks: list[Callable[[], Coroutine[Any, Any, None]]]
+
+
+def text_replies(settings: Settings, store: SqlStore, runtime: Runtime) -> TextReplies | None:
+    """The sender of agents' SMS replies, when an SMS provider's URL is set."""
+    if settings.sms_outbound_url is None:
+        return None
+    if settings.sms_outbound_secret is None:
+        raise SettingsError("sms_outbound_secret: required when sms_outbound_url is set")
+    sender = WebhookTexts(
+        settings.sms_outbound_url, settings.sms_outbound_secret.get_secret_value(), runtime.clock
+    )
+    return TextReplies(runtime, sender, LogCursor(store.engine, TEXTS_CURSOR, runtime.clock))
 
 
 def entry_flows(settings: Settings, hours: Mapping[str, Schedule]) -> FlowBook | None:

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         description="Shared secret that signs inbound channel webhooks (SMS, email); unset: "
         "the inbound webhook endpoints answer 503.",
     )
+    sms_outbound_url: str | None = Field(
+        default=None,
+        description="Where agents' SMS replies are POSTed as signed JSON for an SMS provider "
+        "(or a bridge to one) to send; unset: texts cannot be answered.",
+    )
+    sms_outbound_secret: SecretStr | None = Field(
+        default=None, description="Shared secret that signs SMS replies (required with the URL)."
+    )
     session_idle_timeout_s: float = Field(default=1800.0, gt=0)
     session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
     mfa_required_roles: tuple[str, ...] = Field(
@@ -289,6 +297,16 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))
         return value
+
+    @field_validator("sms_outbound_url")
+    @classmethod
+    def _sms_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.strip()
 
     @field_validator("webchat_frame_ancestors")
     @classmethod

@@ -194,3 +194,11 @@ def test_a_frame_ancestor_that_is_no_origin_is_named(given: str) -> None:
     with pytest.raises(SettingsError, match=r"webchat_frame_ancestors: .*not an origin") as caught:
         load_settings(webchat_frame_ancestors=[given])
     assert given in str(caught.value)
+
+
+def test_the_sms_providers_url_must_be_http() -> None:
+    assert load_settings(sms_outbound_url=" https://sms.example.com/out ").sms_outbound_url == (
+        "https://sms.example.com/out"
+    )
+    with pytest.raises(SettingsError, match=r"sms_outbound_url: .*not an http\(s\) URL"):
+        load_settings(sms_outbound_url="sms.example.com/out")

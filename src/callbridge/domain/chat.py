@@ -1,4 +1,4 @@
-"""Chat conversations: who may write in one, and when.
+"""Chat and text (SMS) conversations: who may write in one, and when.
 
 A message is an event of its interaction (`ChatMessage`), in the log with the rest of what
 happened to it, so a transcript is the interaction's messages in order and a page that follows
@@ -18,7 +18,7 @@ from callbridge.domain.events import ChatMessage, Event
 from callbridge.domain.ids import AgentId, InteractionId
 from callbridge.domain.interactions import InteractionState
 
-CONVERSATIONS = frozenset({Channel.CHAT})  # texts: when an outbound SMS provider is wired
+CONVERSATIONS = frozenset({Channel.CHAT, Channel.SMS})  # replies to texts go out by SMS
 MAX_BODY = 4000
 AGENT_STATES = frozenset({InteractionState.CONNECTED, InteractionState.ON_HOLD})
 

@@ -53,6 +53,20 @@ def do_start(
     return iid
 
 
+def open_text(rt: Runtime, customer: str, ours: str) -> InteractionId | None:
+    """The open SMS conversation between `customer` and our number `ours`, if there is one: a
+    new text from them belongs in it rather than in a new interaction."""
+    for ix in rt.center.interactions.values():
+        if (
+            ix.channel is Channel.SMS
+            and ix.is_open
+            and ix.from_address == customer
+            and ix.to_address == ours
+        ):
+            return ix.id
+    return None
+
+
 def do_send(
     rt: Runtime, iid: InteractionId, sender: Sender, body: str, agent_id: AgentId | None = None
 ) -> Message:

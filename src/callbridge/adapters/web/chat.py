@@ -29,6 +29,7 @@ from callbridge.adapters.web.auth import (
     requires,
 )
 from callbridge.adapters.web.deps import RuntimeDep
+from callbridge.domain.channels import Channel
 from callbridge.domain.chat import AGENT_STATES, MAX_BODY, Sender
 from callbridge.domain.errors import CallbridgeError, InvalidState, NotFound
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
@@ -213,11 +214,21 @@ def _readable(rt: Runtime, caller: Caller, interaction_id: str) -> Interaction:
     dependencies=[Depends(requires(Permission.INTERACTIONS_HANDLE))],
 )
 async def answer(
-    interaction_id: str, body: AgentMessageIn, rt: RuntimeDep, caller: CallerDep, chat: WebChatDep
+    interaction_id: str,
+    body: AgentMessageIn,
+    request: Request,
+    rt: RuntimeDep,
+    caller: CallerDep,
+    chat: WebChatDep,
 ) -> MessageOut:
-    """The connected agent writes in the chat."""
+    """The connected agent writes in the chat, or answers the text (sent by SMS)."""
     iid = InteractionId(interaction_id)
     check_handle(caller, rt, iid, body.agent_id)
+    if request.app.state.texts is None and views.get_interaction(rt, iid).channel is Channel.SMS:
+        raise InvalidState(
+            "texts cannot be answered here: no SMS provider is set (setting sms_outbound_url)",
+            field="sms_outbound_url",
+        )
     chat.done_typing(iid, Sender.AGENT)
     return MessageOut.of(svc.do_send(rt, iid, Sender.AGENT, body.body, AgentId(body.agent_id)))
 

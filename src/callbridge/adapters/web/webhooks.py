@@ -13,11 +13,13 @@ from callbridge.adapters.web.auth import CallerDep, public, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import Ident, Strict
 from callbridge.domain.channels import Channel
+from callbridge.domain.chat import Sender
 from callbridge.domain.errors import CallbridgeError, InvalidInput, NotFound
 from callbridge.domain.events import EVENT_TYPES
 from callbridge.domain.ids import InteractionId, QueueId
 from callbridge.domain.security.permissions import Permission
 from callbridge.ports import JsonValue
+from callbridge.services import chat
 from callbridge.services import interactions as svc
 from callbridge.services.webhooks import (
     HEADER,
@@ -80,6 +82,10 @@ class InboundMessage(Strict):
 
 class InboundAccepted(BaseModel):
     interaction_id: str
+    threaded: bool = Field(
+        default=False,
+        description="A text added to the sender's open SMS conversation, not a new interaction",
+    )
 
 
 def _store(request: Request) -> WebhookStore:
@@ -165,7 +171,9 @@ async def delete_webhook(
 async def inbound(
     channel: Literal["sms", "email"], request: Request, rt: RuntimeDep
 ) -> InboundAccepted:
-    """An inbound SMS or email: it becomes an interaction in the named queue."""
+    """An inbound SMS or email: it becomes an interaction in the named queue. A text from a
+    number with an open SMS conversation to the same number of ours joins that conversation;
+    a text's words are its conversation's first message."""
     secret: SecretStr | None = request.app.state.inbound_webhook_secret
     if secret is None:
         raise WebhookNotConfigured(
@@ -180,6 +188,11 @@ async def inbound(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
+    if channel == "sms" and message.text:
+        ongoing = chat.open_text(rt, message.from_, message.to)
+        if ongoing is not None:
+            chat.do_send(rt, ongoing, Sender.CUSTOMER, message.text)
+            return InboundAccepted(interaction_id=ongoing, threaded=True)
     attached = dict(message.attached)
     if message.subject is not None:
         attached["subject"] = message.subject
@@ -193,4 +206,7 @@ async def inbound(
         attached=attached,
     )
     events = svc.do_create_interaction(rt, new)
-    return InboundAccepted(interaction_id=InteractionId(str(events[0].interaction_id)))
+    iid = InteractionId(str(events[0].interaction_id))
+    if channel == "sms" and message.text:
+        chat.do_send(rt, iid, Sender.CUSTOMER, message.text)
+    return InboundAccepted(interaction_id=iid)

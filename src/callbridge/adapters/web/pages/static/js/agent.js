@@ -8,6 +8,8 @@ import { CHANNEL_LABELS, STATE_LABELS, clock, duration } from "./format.js";
 import { Live } from "./live.js";
 import { reduce } from "./reduce_agent.js";
 
+const CONVERSATIONS = new Set(["chat", "sms"]); // channels with a conversation (a text's answers go out by SMS)
+
 const config = JSON.parse(byId("config").textContent);
 const agentId = config.agent_id;
 const queueNames = Object.fromEntries(config.queues);
@@ -258,7 +260,7 @@ async function load(id) {
   if (detail.status === "fulfilled") entry.detail = detail.value;
   if (pop.status === "fulfilled") entry.pop = pop.value;
   else entry.problem = pop.reason.message;
-  if (entry.detail?.channel === "chat") {
+  if (CONVERSATIONS.has(entry.detail?.channel)) {
     entry.messages = new Map();
     const transcript = await api("GET", `${url}/messages`).catch(() => []);
     for (const m of transcript) entry.messages.set(m.id, m);
@@ -320,7 +322,7 @@ function renderCustomer() {
   panel.replaceChildren(...parts);
 }
 
-// --- a chat: the conversation, and answering in it ----------------------------------------------
+// --- a chat or a text: the conversation, and answering in it ------------------------------------
 
 const SENDERS = { customer: "Customer", agent: "You" };
 
@@ -336,6 +338,7 @@ function messageItem(m) {
 function conversation(entry, id) {
   if (!entry.messages) return [];
   const customer = entry.detail.customer;
+  const sms = entry.detail.channel === "sms";
   const log = h(
     "ol",
     { class: "conversation", role: "log", "aria-label": `Conversation with ${customer}`, "aria-live": "polite" },
@@ -346,7 +349,7 @@ function conversation(entry, id) {
   const text = h("textarea", { id: textId, rows: 2, maxLength: 4000, "aria-keyshortcuts": "Enter" });
   const error = h("p", { class: "error", role: "alert" });
   const send = h("button", { type: "submit", class: "primary" }, "Send");
-  const fields = h("fieldset", {}, h("label", { for: textId }, `Message to ${customer}`), text, send);
+  const fields = h("fieldset", {}, h("label", { for: textId }, `${sms ? "Text" : "Message"} to ${customer}`), text, send);
   const form = h("form", { class: "composer" }, fields, error);
   const submit = () => {
     const body = text.value.trim();
@@ -370,7 +373,8 @@ function conversation(entry, id) {
   let told = 0;
   text.addEventListener("input", () => {
     // "typing" lasts a few seconds on the customer's side: say it again every 2 s of typing
-    if (Date.now() - told < 2000 || !text.value.trim()) return;
+    // (a text's customer sees no typing)
+    if (sms || Date.now() - told < 2000 || !text.value.trim()) return;
     told = Date.now();
     api("POST", `/interactions/${encodeURIComponent(id)}/typing`, { agent_id: agentId }).catch(() => {});
   });

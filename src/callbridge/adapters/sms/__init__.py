@@ -1,0 +1,1 @@
+"""Outbound SMS: agents' replies to texts, handed to an SMS provider."""
