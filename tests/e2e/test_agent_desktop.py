@@ -9,6 +9,7 @@ wallboard: each change shows within a second.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ import pytest
 from browser_support import VIEWPORT, chromium, screenshot, served
 from playwright.sync_api import Browser, Page, expect
 from pydantic import SecretStr
+from sms_provider import SmsProvider, sms_provider
 
 from callbridge.app import App, build
 from callbridge.services.security.accounts import Actor
 from callbridge.services.security.crypto import Keyring
+from callbridge.services.webhooks import HEADER, sign
 from callbridge.settings import Settings
 
 TOKEN = "e2e-admin-token"
@@ -33,6 +36,8 @@ PASSWORD = "a long enough passphrase"
 ACTOR = Actor("test", "test")
 CALLER = "+14155550142"
 SECOND = 1000  # ms: how soon the wallboard must show a change
+INBOUND_SECRET, OUTBOUND_SECRET = "e2e-inbound-secret", "e2e-outbound-secret"
+OUR_NUMBER = "+14155550199"
 NONE = "\N{EN DASH}"  # an empty cell on the wallboard
 SCRIPT = (
     "Hello {{record.FirstName}}, this is {{ agent.name }}.\n"
@@ -47,10 +52,17 @@ class Center:
     api: httpx.Client
     alice_secret: str
     contact_id: str
+    sms: SmsProvider
 
 
 @pytest.fixture
-def center(tmp_path: Path) -> Iterator[Center]:
+def sms() -> Iterator[SmsProvider]:
+    with sms_provider(OUTBOUND_SECRET, time.time()) as provider:
+        yield provider
+
+
+@pytest.fixture
+def center(tmp_path: Path, sms: SmsProvider) -> Iterator[Center]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cb.db'}",
         admin_token=SecretStr(TOKEN),
@@ -58,6 +70,9 @@ def center(tmp_path: Path) -> Iterator[Center]:
         crm_outbox_interval_s=0.2,
         tick_interval_s=0.05,
         webchat_queues=("support",),
+        inbound_webhook_secret=SecretStr(INBOUND_SECRET),
+        sms_outbound_url=sms.url,
+        sms_outbound_secret=SecretStr(OUTBOUND_SECRET),
     )
     app = build(settings)
     try:
@@ -86,7 +101,7 @@ def center(tmp_path: Path) -> Iterator[Center]:
                 "/crm/contacts",
                 {"FirstName": "Dana", "LastName": "Customer", "Phone": "(415) 555-0142"},
             )
-            yield Center(app, base, api, _enrol(base, "alice"), contact["id"])
+            yield Center(app, base, api, _enrol(base, "alice"), contact["id"], sms)
     finally:
         app.close()
 
@@ -231,6 +246,43 @@ def test_an_agent_chats_with_a_customer_on_the_web(
     expect(message).to_be_disabled()
     expect(agent.get_by_role("button", name="Finish wrap-up")).to_be_visible()
     expect(composer).to_be_disabled()
+
+
+def _text_in(center: Center, text: str) -> Any:
+    body = json.dumps({"from": CALLER, "to": OUR_NUMBER, "queue_id": "support", "text": text})
+    raw = body.encode()
+    headers = {HEADER: sign(INBOUND_SECRET, time.time(), raw), "content-type": "application/json"}
+    response = httpx.post(f"{center.base}/webhooks/inbound/sms", content=raw, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_agent_answers_a_text(center: Center, browser: Browser, tmp_path: Path) -> None:
+    agent = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    _sign_in_alice(agent, center, tmp_path)
+    agent.get_by_role("button", name="Ready", exact=True).click()
+    iid = _text_in(center, "Was I charged twice?")["interaction_id"]
+
+    log = agent.get_by_role("log", name=f"Conversation with {CALLER}")
+    expect(log).to_contain_text("Was I charged twice?")
+    expect(agent.get_by_role("heading", name="Dana Customer")).to_be_visible()  # the screen pop
+    composer = agent.get_by_label(f"Text to {CALLER}")
+    agent.get_by_role("button", name="Accept").click()
+    expect(composer).to_be_enabled()
+    composer.fill("Let me check your account.")
+    composer.press("Enter")
+    expect(log.locator("li")).to_have_count(2)
+    deadline = time.monotonic() + 10
+    while not center.sms.sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [(t["to"], t["from"], t["text"]) for t in center.sms.sent] == [
+        (CALLER, OUR_NUMBER, "Let me check your account.")
+    ]
+    # the customer's next text joins the conversation on screen, within a second
+    assert _text_in(center, "Thank you") == {"interaction_id": iid, "threaded": True}
+    expect(log.locator("li").last).to_contain_text("Thank you", timeout=SECOND)
+    screenshot(agent, tmp_path, "agent-text")
+    assert _unnamed_controls(agent) == []
 
 
 def test_an_agent_handles_a_call_and_the_wallboard_follows(
