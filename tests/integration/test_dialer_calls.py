@@ -23,7 +23,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from campaign_fakes import fresh_registry, midday_zone, running, uk_campaign
+from campaign_fakes import KeptResults, sql_campaign_store, uk_campaign
 from media_support import free_udp_port, speech_like
 from sipp_support import SippResult, require_sipp, sipp_uas
 from voice_support import AGENT, USERNAME, agent_phone, until, voice_center
@@ -31,37 +31,17 @@ from voice_support import AGENT, USERNAME, agent_phone, until, voice_center
 from callbridge.adapters.store.campaigns import SqlCampaignStore
 from callbridge.adapters.telephony.media.wav import write_wav
 from callbridge.app import App
-from callbridge.domain.dialer.calls import CallResult, DialProgress, PlacedCall
+from callbridge.domain.dialer.calls import CallResult
 from callbridge.domain.dialer.decisions import PacingReason
 from callbridge.domain.dialer.dnc import DncBook, DncScope
-from callbridge.domain.dialer.ids import CampaignId, ListId, RecordId
-from callbridge.domain.dialer.lists import DialingRecord
+from callbridge.domain.dialer.ids import CampaignId
 from callbridge.domain.ids import AgentId
 from callbridge.ports import CampaignCall, CampaignStore
 from callbridge.services import agents as agent_svc
-from callbridge.services.dialer import CallPlacer, Dialer
+from callbridge.services.dialer import Dialer
 
 SPRING = CampaignId("spring")
 BRIDGED, RINGS_OUT, BUSY, ABANDONED, OPTS_OUT = (f"+44207946000{d}" for d in "12345")
-
-
-class KeptResults:
-    """The gateway as the dialer's placer, keeping each call's result for the assertions."""
-
-    def __init__(self, placer: CallPlacer) -> None:
-        self.placer = placer
-        self.results: dict[str, CallResult] = {}
-
-    @property
-    def can_place_calls(self) -> bool:
-        return self.placer.can_place_calls
-
-    async def place_campaign_call(
-        self, placed: PlacedCall, progress: DialProgress | None = None
-    ) -> CallResult:
-        result = await self.placer.place_campaign_call(placed, progress)
-        self.results[placed.number] = result
-        return result
 
 
 def test_a_campaign_dials_real_calls_bridges_one_and_abandons_one_with_its_message(
@@ -173,25 +153,9 @@ def assert_message_reached_the_callee(
 def campaign_store(
     app: App, numbers: tuple[str, ...] = (BRIDGED, RINGS_OUT, BUSY, ABANDONED)
 ) -> SqlCampaignStore:
-    """The app's campaign store with the campaign running, a record per number (in a zone
-    where it is about midday, so calling hours never get in the way) and a fresh registry
-    copy."""
-    now = datetime.now(UTC)
-    store = SqlCampaignStore(app.store.engine, app.store.cipher)
+    """The app's campaign store with the predictive campaign running and a record per number."""
     campaign, text = uk_campaign("predictive", agents=f"[{AGENT}]")
-    store.save_campaign(running(campaign, text, now))
-    zone = midday_zone(now)
-    store.add_records(
-        ListId("calls"),
-        [
-            DialingRecord(RecordId(f"r{i}"), (number,), time_zone=zone)
-            for i, number in enumerate(numbers, 1)
-        ],
-    )
-    registry = fresh_registry(now).registry
-    assert registry is not None
-    store.add_registry(registry, "GB", now)
-    return store
+    return sql_campaign_store(app, campaign, text, numbers)
 
 
 async def watch_the_day(

@@ -72,9 +72,11 @@ def app(tmp_path: Path) -> Iterator[App]:
     built.close()
 
 
-def campaign_store(mode: str = "progressive", dnc: DncBook | None = None) -> MemoryCampaignStore:
+def campaign_store(
+    mode: str = "progressive", dnc: DncBook | None = None, extra: str = ""
+) -> MemoryCampaignStore:
     store = MemoryCampaignStore(dnc or fresh_registry(T0))
-    campaign, text = uk_campaign(mode)
+    campaign, text = uk_campaign(mode, extra=extra)
     store.save_campaign(running(campaign, text, T0))
     store.add_records(
         ListId("calls"),
@@ -246,3 +248,79 @@ def test_a_learnt_predictive_campaign_dials_ahead_of_its_ready_agents(app: App) 
     assert decision.dial > 4  # ahead of the agents: most calls will not be answered
     assert len(placed) == decision.dial and len(decision.risks) == decision.dial
     assert max(decision.risks) <= decision.forecast.threshold
+
+
+MESSAGE_ONLY = (
+    'agentless: {action: message, message: "Your visit is tomorrow. {opt_out}", lines: 2}'
+)
+
+
+def test_an_agentless_campaign_keeps_its_lines_up_with_nobody_logged_in(app: App) -> None:
+    agent_svc.do_logout(app.runtime, AgentId("a1"))
+    store = campaign_store("agentless", extra=MESSAGE_ONLY)
+    service = dialer(app, store)
+    first = service.tick()
+    assert [c.placed.record_id for c in first] == ["r1", "r2"]  # two lines, no agent needed
+    placed = first[0].placed
+    assert placed.agentless is not None and placed.message.startswith("Your visit is tomorrow")
+    assert service.tick() == []  # both lines busy
+    full = store.decisions(SPRING)[0]
+    assert full.reason is PacingReason.LINES_FULL and full.inputs.ready == 0
+    at = first[0].dialled_at
+    heard = CallResult(
+        DialOutcome.ANSWERED,
+        at,
+        at + 12,
+        answered_at=at + 4,
+        message=placed.message,
+        message_s=7.5,
+        agentless=True,
+    )
+    stored = service.finish(first[0], heard)
+    assert stored.disposition == "MSG" and stored.live and not stored.abandoned
+    assert stored.message == placed.message
+    assert store.progress(SPRING)[RecordId("r1")].done
+    (again,) = service.tick()  # a line is free again
+    assert again.placed.record_id == "r3"
+
+
+def test_a_press_1_campaign_without_its_queue_dials_nothing(app: App) -> None:
+    extra = 'agentless: {action: press_1, message: "Press 1", transfer_queue: nowhere}'
+    store = campaign_store("agentless", extra=extra)
+    assert dialer(app, store).tick() == []
+    (logged,) = store.decisions(SPRING)
+    assert logged.reason is PacingReason.NO_QUEUE and "nowhere" in logged.explanation
+
+
+def test_a_detected_machine_is_stored_not_live_and_counts_its_false_positive_estimate(
+    app: App,
+) -> None:
+    amd = "amd: {enabled: true, false_positive_share: 0.05, machine_action: message}"
+    store = campaign_store("predictive", extra=amd)
+    service = dialer(app, store)
+    (call,) = service.tick()
+    plan = call.placed.amd
+    assert plan is not None and plan.leave_message and not plan.grace_from_greeting  # UK
+    at = call.dialled_at
+    machine = CallResult(
+        DialOutcome.ANSWERED,
+        at,
+        at + 30,
+        answered_at=at + 6,
+        machine=True,
+        message=call.placed.message,
+        message_s=9.0,
+    )
+    stored = service.finish(call, machine)
+    assert stored.disposition == "AM" and not stored.live and not stored.abandoned
+    assert stored.message == call.placed.message  # left on the machine
+    history = store.histories([NUMBERS[0]])[NUMBERS[0]]
+    assert history.last_machine_at is not None  # the UK same-day rule will see it
+    pacer = service.runs[SPRING].pacer
+    assert pacer is not None
+    tally = pacer.budget.tally
+    assert tally.key == "2026-03-02" and tally.live == 0.05 and tally.abandoned == 0.05
+    restarted = dialer(app, store)  # a restart replays the window, estimate included
+    restarted.tick()
+    again = restarted.runs[SPRING].pacer
+    assert again is not None and again.budget.tally.abandoned == 0.05

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from callbridge.adapters.store.campaigns import SqlCampaignStore
+from callbridge.app import App
 from callbridge.domain.dialer.attempts import NumberHistory, RecordProgress
+from callbridge.domain.dialer.calls import CallResult, DialProgress, PlacedCall
 from callbridge.domain.dialer.campaign_file import parse_campaign
 from callbridge.domain.dialer.campaigns import Campaign, CampaignAction, CampaignStatus, transition
 from callbridge.domain.dialer.decisions import PacingDecision
@@ -14,6 +17,7 @@ from callbridge.domain.dialer.dnc import DncBook, DncEntry, RegistryCopy
 from callbridge.domain.dialer.ids import CampaignId, ListId, RecordId
 from callbridge.domain.dialer.lists import DialingRecord
 from callbridge.ports import CampaignCall, StoredCampaign
+from callbridge.services.dialer import CallPlacer
 
 
 class MemoryCampaignStore:
@@ -138,3 +142,45 @@ def midday_zone(at: datetime) -> str:
     offset = max(-12, min(14, offset))
     # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3
     return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def sql_campaign_store(
+    app: App, campaign: Campaign, text: str, numbers: Sequence[str]
+) -> SqlCampaignStore:
+    """The app's SQL campaign store with `campaign` running, a record per number on list
+    `calls` (in a zone where it is about midday, so calling hours never get in the way) and a
+    fresh registry copy."""
+    now = datetime.now(UTC)
+    store = SqlCampaignStore(app.store.engine, app.store.cipher)
+    store.save_campaign(running(campaign, text, now))
+    zone = midday_zone(now)
+    store.add_records(
+        ListId("calls"),
+        [
+            DialingRecord(RecordId(f"r{i}"), (number,), time_zone=zone)
+            for i, number in enumerate(numbers, 1)
+        ],
+    )
+    registry = fresh_registry(now).registry
+    assert registry is not None
+    store.add_registry(registry, "GB", now)
+    return store
+
+
+class KeptResults:
+    """The gateway as the dialer's placer, keeping each call's result for the assertions."""
+
+    def __init__(self, placer: CallPlacer) -> None:
+        self.placer = placer
+        self.results: dict[str, CallResult] = {}
+
+    @property
+    def can_place_calls(self) -> bool:
+        return self.placer.can_place_calls
+
+    async def place_campaign_call(
+        self, placed: PlacedCall, progress: DialProgress | None = None
+    ) -> CallResult:
+        result = await self.placer.place_campaign_call(placed, progress)
+        self.results[placed.number] = result
+        return result

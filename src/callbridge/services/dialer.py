@@ -27,6 +27,7 @@ import structlog
 from callbridge.domain.clock import Clock
 from callbridge.domain.dialer.attempts import NumberHistory, RecordProgress, after_call
 from callbridge.domain.dialer.calls import (
+    AmdPlan,
     CallResult,
     DialOutcome,
     DialProgress,
@@ -37,11 +38,11 @@ from callbridge.domain.dialer.campaigns import (
     Campaign,
     CampaignAction,
     CampaignState,
+    MachineAction,
     transition,
 )
-from callbridge.domain.dialer.compliance import abandon_message
 from callbridge.domain.dialer.decisions import PacingDecision
-from callbridge.domain.dialer.dispositions import Effect
+from callbridge.domain.dialer.dispositions import MACHINE, Effect
 from callbridge.domain.dialer.dnc import DncEntry
 from callbridge.domain.dialer.eligibility import next_dial
 from callbridge.domain.dialer.ids import CampaignId, RecordId
@@ -49,11 +50,11 @@ from callbridge.domain.dialer.lists import DialingRecord
 from callbridge.domain.dialer.live_state import campaign_agents, pacing_state
 from callbridge.domain.dialer.modes import DialMode
 from callbridge.domain.dialer.pacing.predictive import PredictivePacer, PredictiveSettings
-from callbridge.domain.dialer.pacing.progressive import power, preview, progressive
+from callbridge.domain.dialer.pacing.progressive import agentless, power, preview, progressive
 from callbridge.domain.dialer.pacing.state import PacingState
 from callbridge.domain.errors import CallbridgeError
 from callbridge.domain.ids import DispositionCode, InteractionId, QueueId
-from callbridge.ports import CampaignCall, CampaignStore, IdFactory, StoredCampaign
+from callbridge.ports import CampaignCall, CampaignStore, IdFactory, StoredCampaign, StoredEvent
 from callbridge.services.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -221,6 +222,9 @@ class Dialer:
                 pacer.observe_talk((call.ended_at - call.connected_at).total_seconds())
             if call.live and call.window == window:
                 pacer.observe_answer((call.answered_at or end).timestamp(), window, call.abandoned)
+            share = stored.campaign.counted_false_positives
+            if share and call.window == window and call.disposition == MACHINE.code:
+                pacer.budget.observe_false_positives(window, share)
 
     def _window(self, stored: StoredCampaign, at: float) -> str:
         campaign = stored.campaign
@@ -233,8 +237,6 @@ class Dialer:
         self._observe_answers(run)
         state = self._state(run, now)
         decision = self._decide(run, state, window)
-        if decision is None:
-            return []
         self._log_decision(run, decision)
         if decision.dial == 0:
             return []  # the list is read only to dial from it (completion is noticed then)
@@ -294,7 +296,7 @@ class Dialer:
             run.campaign, center.agents.values(), center.interactions, served, ringing, waiting, now
         )
 
-    def _decide(self, run: CampaignRun, state: PacingState, window: str) -> PacingDecision | None:
+    def _decide(self, run: CampaignRun, state: PacingState, window: str) -> PacingDecision:
         campaign = run.campaign
         mode = campaign.mode
         if mode is DialMode.PREDICTIVE:
@@ -306,10 +308,11 @@ class Dialer:
             return power(state, campaign.power)
         if mode is DialMode.PREVIEW:
             return preview(state)
-        if run.logged is None:
-            run.logged = ("agentless",)
-            log.warning("dialer.mode_not_live", campaign_id=campaign.campaign_id, mode=mode)
-        return None
+        settings = campaign.agentless
+        assert settings is not None  # the campaign checks it has them
+        queue = settings.transfer_queue
+        exists = queue is None or queue in self.rt.center.index.queues
+        return agentless(state, settings, len(run.active), queue_exists=exists)
 
     def _log_decision(self, run: CampaignRun, decision: PacingDecision) -> None:
         """Store decisions that dial, and the others when their reason or inputs change (a
@@ -323,7 +326,6 @@ class Dialer:
         self, run: CampaignRun, record: DialingRecord, number: str, now: float
     ) -> ActiveCall:
         campaign = run.campaign
-        message = abandon_message(campaign.abandon_message, campaign.seller, campaign.opt_out_key)
         placed = PlacedCall(
             call_id=self.new_id(),
             campaign_id=campaign.campaign_id,
@@ -332,15 +334,28 @@ class Dialer:
             caller_id=campaign.caller_id,
             ring_timeout_s=campaign.ring_timeout_s,
             grace_s=campaign.profile.grace_s,
-            message=message,
+            message=campaign.message,
             opt_out_key=campaign.opt_out_key,
             agents=campaign.agents,
             skills=campaign.skills,
+            agentless=campaign.agentless,
+            amd=self._amd_plan(campaign),
         )
         call = ActiveCall(placed, now)
         run.active[placed.call_id] = call
         log.info("dialer.dial", campaign_id=campaign.campaign_id, record_id=record.record_id)
         return call
+
+    @staticmethod
+    def _amd_plan(campaign: Campaign) -> AmdPlan | None:
+        amd = campaign.amd
+        if not amd.enabled:
+            return None
+        return AmdPlan(
+            amd.detector,
+            leave_message=amd.machine_action is MachineAction.MESSAGE,
+            grace_from_greeting=campaign.profile.grace_from_greeting,
+        )
 
     def _maybe_complete(
         self,
@@ -402,7 +417,9 @@ class Dialer:
             agent_id=result.agent_id,
             interaction_id=result.interaction_id,
             abandoned=result.abandoned,
-            message=result.message if result.abandoned else None,
+            message=result.message
+            if result.abandoned or result.agentless or result.machine
+            else None,
         )
         self.store.record_call(record, progress, history)
         if disposition.effect is Effect.DNC and self.dnc is not None:
@@ -415,6 +432,8 @@ class Dialer:
                 pacer.observe_attempt(result.live, result.ring_s)
             if result.live and result.answered_at is not None:
                 pacer.observe_answer(result.answered_at, window, result.abandoned)
+            if result.machine and (share := campaign.counted_false_positives):
+                pacer.budget.observe_false_positives(window, share)
             if result.talk_s is not None:
                 pacer.observe_talk(result.talk_s)
             if wrapped_at is not None:
@@ -427,3 +446,15 @@ class Dialer:
             abandoned=result.abandoned,
         )
         return record
+
+
+def heard_message(result: CallResult) -> bool:
+    """Whether the call's message is kept with it: abandoned, agentless, or left on a
+    machine."""
+    return result.abandoned or result.agentless or (result.machine and result.message_s > 0)
+
+
+def do_queue_answered(rt: Runtime, iid: InteractionId, queue_id: QueueId) -> list[StoredEvent]:
+    """An answered agentless call whose person pressed the transfer key: into `queue_id`,
+    where the ACD offers it to an agent like any call."""
+    return rt.apply(lambda c, now: c.enqueue(iid, queue_id, now))

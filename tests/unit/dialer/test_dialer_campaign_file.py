@@ -36,7 +36,7 @@ dispositions:
 attempts: {per_record: 4, per_number: 2, period: 12h}
 recycling: {dispositions: [NA], after: 1d, max_passes: 2}
 hours: {mon-fri: "09:00-19:00", sat: "10:00-14:00", sun: null}
-amd: {enabled: true, false_positive_share: 0.02}
+amd: {enabled: false, false_positive_share: 0.02}
 agentless: {action: press_1, message: "Press 1 to confirm", lines: 12, transfer_queue: front-desk}
 """
 

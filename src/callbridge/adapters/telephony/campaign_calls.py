@@ -8,20 +8,25 @@ offer, and answering it bridges the two. If no agent is connected within the pro
 of the answer, the call is abandoned: the interaction ends, the abandon message (seller, their
 number, the opt-out) is spoken with espeak, and the line is hung up. The opt-out key pressed
 during the message (or just after it) is reported, for the dialer to mark the number
-do-not-call.
+do-not-call. An agentless campaign's answered call goes to `AgentlessCalls` instead: no agent,
+its message from the answer on. With answering-machine detection on, the answered call is
+listened to first (`MachineDetection`): a machine is hung up on or left the message; a person
+(or an unknown) is offered to an agent within the grace, counted from their completed greeting
+where the profile says so (US), else from the answer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 
 import anyio
 import structlog
 
-from callbridge.adapters.telephony.journey import Journey
+from callbridge.adapters.telephony.agentless_calls import OPT_OUT_AFTER_S, OPTED_OUT_REPLY
 from callbridge.adapters.telephony.legs import VoiceCall, aim
-from callbridge.adapters.telephony.media.audio import ClipPlayer
+from callbridge.adapters.telephony.machine_detection import MachineDetection
 from callbridge.adapters.telephony.media.session import RtpSession
 from callbridge.adapters.telephony.media.speech import SpeechFailed
 from callbridge.adapters.telephony.sip import (
@@ -33,6 +38,7 @@ from callbridge.adapters.telephony.sip import (
     sdp,
 )
 from callbridge.domain.channels import Channel
+from callbridge.domain.dialer.amd import Answerer, grace_start_s
 from callbridge.domain.dialer.calls import (
     CallResult,
     DialOutcome,
@@ -50,11 +56,9 @@ log = structlog.get_logger(__name__)
 
 CAMPAIGN_HEADER = "X-Callbridge-Campaign"
 POLL_S = 0.02
-OPT_OUT_AFTER_S = 1.5  # the opt-out key still counts this long after the message
-OPTED_OUT_REPLY = "You will not be called again. Goodbye."
 
 
-class CampaignCalls(Journey):
+class CampaignCalls(MachineDetection):
     @property
     def can_place_calls(self) -> bool:
         """A trunk to call through, and the gateway running to see the calls through."""
@@ -109,13 +113,15 @@ class CampaignCalls(Journey):
                     await outgoing.cancel()
             media.close()
             raise
-        answered = progress.answered_at = clock.now()
+        answered = clock.now()
+        if placed.amd is None:  # with detection on, the dialer learns of a person's answer
+            progress.answered_at = answered  # once the detector says it was one
         if dialog.remote_sdp is None or not aim(media, dialog.remote_sdp):
             media.close()
             with contextlib.suppress(Exception):
                 await dialog.bye()
             return CallResult(DialOutcome.FAILED, dialled, clock.now(), 488, answered)
-        return await self._answered(placed, dialog, media, dialled, progress)
+        return await self._answered(placed, dialog, media, dialled, answered, progress)
 
     async def _answered(
         self,
@@ -123,10 +129,10 @@ class CampaignCalls(Journey):
         dialog: Dialog,
         media: RtpSession,
         dialled: float,
+        answered: float,
         progress: DialProgress,
     ) -> CallResult:
-        answered = progress.answered_at
-        assert answered is not None
+        answered_mono = time.monotonic()
         iid = InteractionId(self.new_id())
         attached = {"campaign_id": placed.campaign_id, "record_id": placed.record_id}
         self.dialler_holds.add(iid)  # the gateway leaves this call to us until it is connected
@@ -143,10 +149,21 @@ class CampaignCalls(Journey):
         media.on_dtmf(voice.keypad.press)
         self.calls[iid] = voice
         log.info("dialer.answered", interaction_id=iid, campaign_id=placed.campaign_id)
-        agent = await self._connect_within_grace(voice, placed)
         base = CallResult(
             DialOutcome.ANSWERED, dialled, answered, answered_at=answered, interaction_id=iid
         )
+        if placed.agentless is not None:
+            return await self._agentless(voice, placed, placed.agentless, progress, base)
+        deadline = answered_mono + placed.grace_s
+        if placed.amd is not None:
+            verdict = await self._detect(voice, placed.amd.settings)
+            base = replace(base, amd=verdict)
+            if verdict.answerer is Answerer.MACHINE and voice.caller.end_reason is None:
+                return await self._machine(voice, placed, base)
+            progress.answered_at = answered
+            start = grace_start_s(verdict, placed.amd.grace_from_greeting)
+            deadline = answered_mono + start + placed.grace_s
+        agent = await self._connect_within_grace(voice, placed, deadline)
         if agent is None:
             return await self._abandon(voice, placed, base)
         self.dialler_holds.discard(iid)
@@ -164,14 +181,17 @@ class CampaignCalls(Journey):
             self.rt.clock.now(),
             answered_at=answered,
             connected_at=connected,
+            amd=base.amd,
             agent_id=agent,
             interaction_id=iid,
         )
 
-    async def _connect_within_grace(self, voice: VoiceCall, placed: PlacedCall) -> AgentId | None:
+    async def _connect_within_grace(
+        self, voice: VoiceCall, placed: PlacedCall, deadline: float
+    ) -> AgentId | None:
         """Offer the call to a ready agent (again, if a phone fails) until one is connected
-        or the grace is over; the connected agent, or None."""
-        deadline = time.monotonic() + placed.grace_s
+        or the grace is over (`deadline`, on the monotonic clock); the connected agent, or
+        None."""
         iid = voice.interaction_id
         while time.monotonic() < deadline and voice.caller.end_reason is None:
             ix = self.rt.center.interactions.get(iid)
@@ -230,6 +250,7 @@ class CampaignCalls(Journey):
             base.dialled_at,
             self.rt.clock.now(),
             answered_at=base.answered_at,
+            amd=base.amd,
             interaction_id=iid,
             abandoned=True,
             message=placed.message,
@@ -241,33 +262,9 @@ class CampaignCalls(Journey):
         """Play the abandon message; True when the opt-out key was pressed during it (or
         just after)."""
         clip = await self.speech.clip(placed.message)
-        voice.keypad.clear()
-        playback = voice.caller_media.play(ClipPlayer(clip))
         key = placed.opt_out_key
-        if key is None:
-            await playback.wait()
-            return False
-        opted_out = False
-        async with anyio.create_task_group() as tg:
-
-            async def listen() -> None:
-                nonlocal opted_out
-                while await voice.keypad.next() != key:
-                    pass
-                opted_out = True
-                playback.stop()
-                tg.cancel_scope.cancel()
-
-            async def hung_up() -> None:
-                await voice.caller.wait_ended()
-                playback.stop()
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(listen)
-            tg.start_soon(hung_up)
-            await playback.wait()
-            await anyio.sleep(OPT_OUT_AFTER_S)
-            tg.cancel_scope.cancel()
+        keys = () if key is None else (key,)
+        opted_out = await self._play_for_keys(voice, clip, keys, OPT_OUT_AFTER_S) is not None
         if opted_out and voice.caller.end_reason is None:
             with contextlib.suppress(SpeechFailed):
                 await self._say(voice, await self.speech.clip(OPTED_OUT_REPLY))

@@ -8,6 +8,10 @@ seconds on the service's clock.
 What counts as abandoned: a person answered (every answer is live: live calls have no
 answering-machine detection yet, which only ever over-counts) and no agent was connected
 within the profile's grace of the answer, including a person who hung up inside the grace.
+With answering-machine detection on, a detected machine is neither live nor abandoned (UK
+rules add the campaign's estimate of false positives to both, in the budget and the report).
+An agentless call is not abandoned when its message plays (it starts at the answer); it is
+when the message could not be played (the person heard nothing).
 """
 
 from __future__ import annotations
@@ -16,25 +20,30 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from callbridge.domain.agents import Agent
+from callbridge.domain.dialer.amd import AmdResult, AmdSettings
 from callbridge.domain.dialer.campaigns import Campaign
 from callbridge.domain.dialer.dispositions import (
     ABANDONED,
     BUSY,
     INVALID,
+    MACHINE,
+    MESSAGE_PLAYED,
     NO_ANSWER,
+    TRANSFERRED,
     UNREACHABLE,
     Disposition,
     Effect,
     disposition_table,
 )
 from callbridge.domain.dialer.ids import CampaignId, RecordId
+from callbridge.domain.dialer.modes import AgentlessSettings
 from callbridge.domain.errors import InvalidInput
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, SkillId
 
 # A connected call the agent wrapped up without a disposition: the record is done.
 CONTACTED = Disposition(DispositionCode("CONTACT"), "Connected, no disposition set", Effect.FINAL)
-# An abandoned call whose person pressed the opt-out key during the message, when the
-# campaign has no do-not-call disposition of its own.
+# An abandoned (or agentless) call whose person pressed the opt-out key during the message,
+# when the campaign has no do-not-call disposition of its own.
 OPTED_OUT = Disposition(
     DispositionCode("OPTOUT"), "Opted out during the abandon message", Effect.DNC, None, True, False
 )
@@ -49,10 +58,22 @@ class DialOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AmdPlan:
+    """Answering-machine detection on a placed call: the detector's thresholds, whether a
+    detected machine is left the message (after its greeting and beep) or hung up on, and
+    whether the agent's grace counts from the completed greeting (US) or from the answer."""
+
+    settings: AmdSettings
+    leave_message: bool = False
+    grace_from_greeting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PlacedCall:
     """One dial of a campaign: the number, the caller ID, how long it may ring, the grace an
     agent has after the answer, the abandon message and its opt-out key, and who may take it
-    (`agents` by id, else anyone with all of `skills`, else any agent)."""
+    (`agents` by id, else anyone with all of `skills`, else any agent). An agentless call has
+    its `agentless` settings: no agent, `message` is the campaign's agentless message."""
 
     call_id: str
     campaign_id: CampaignId
@@ -65,6 +86,8 @@ class PlacedCall:
     opt_out_key: str | None = None
     agents: tuple[AgentId, ...] = ()
     skills: tuple[SkillId, ...] = ()
+    agentless: AgentlessSettings | None = None
+    amd: AmdPlan | None = None
 
     def __post_init__(self) -> None:
         if self.ring_timeout_s <= 0 or self.grace_s < 0:
@@ -74,8 +97,10 @@ class PlacedCall:
 @dataclass(frozen=True, slots=True)
 class CallResult:
     """How one placed call went. `status` is the INVITE's final SIP status when it failed;
-    `message_s` how long the abandon message played; `opted_out` when the opt-out key was
-    pressed during it."""
+    `message_s` how long the abandon (or agentless) message played; `opted_out` when the
+    opt-out key was pressed during it; `agentless` for a call of an agentless campaign, and
+    `transferred` when its person pressed the transfer key and was queued; `amd` the
+    detector's verdict when it listened (`machine` when it heard one: not a live answer)."""
 
     outcome: DialOutcome
     dialled_at: float
@@ -89,10 +114,15 @@ class CallResult:
     message: str | None = None
     message_s: float = 0.0
     opted_out: bool = False
+    agentless: bool = False
+    transferred: bool = False
+    amd: AmdResult | None = None
+    machine: bool = False
 
     @property
     def live(self) -> bool:
-        return self.outcome is DialOutcome.ANSWERED
+        """A person answered (a detected machine is not one)."""
+        return self.outcome is DialOutcome.ANSWERED and not self.machine
 
     @property
     def ring_s(self) -> float:
@@ -137,16 +167,18 @@ def disposition_of(
         return NO_ANSWER
     if result.outcome is DialOutcome.FAILED:
         return INVALID if result.status in INVALID_STATUSES else UNREACHABLE
+    if result.machine:
+        return MACHINE
+    table = disposition_table(campaign.dispositions)
+    if result.opted_out and (result.abandoned or result.agentless):
+        own = next((d for d in table.values() if d.effect is Effect.DNC), None)
+        return own or OPTED_OUT
     if result.abandoned:
-        if result.opted_out:
-            table = disposition_table(campaign.dispositions)
-            own = next((d for d in table.values() if d.effect is Effect.DNC), None)
-            return own or OPTED_OUT
         return ABANDONED
-    if agent_code is not None:
-        table = disposition_table(campaign.dispositions)
-        if agent_code in table:
-            return table[agent_code]
+    if agent_code is not None and agent_code in table:
+        return table[agent_code]
+    if result.agentless:
+        return TRANSFERRED if result.transferred else MESSAGE_PLAYED
     return CONTACTED
 
 

@@ -19,7 +19,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from callbridge.documents import NotYaml, line_of, read_yaml
 from callbridge.domain.dialer.attempts import AttemptLimits
 from callbridge.domain.dialer.calling_hours import HoursRule
-from callbridge.domain.dialer.campaigns import DEFAULT_MESSAGE, Amd, Campaign, CampaignList
+from callbridge.domain.dialer.campaigns import (
+    DEFAULT_MESSAGE,
+    Amd,
+    Campaign,
+    CampaignList,
+    MachineAction,
+)
 from callbridge.domain.dialer.compliance import Seller, profile
 from callbridge.domain.dialer.dispositions import DEFAULT_AGENT, Disposition, Effect
 from callbridge.domain.dialer.ids import CampaignId, ListId
@@ -105,6 +111,12 @@ class _Recycling(_Model):
 class _Amd(_Model):
     enabled: bool = False
     false_positive_share: float = 0.0
+    machine_action: MachineAction = MachineAction.HANG_UP
+
+
+def _amd(value: object) -> object:
+    """`amd: on` / `amd: off` (YAML booleans) as shorthand for `{enabled: ...}`."""
+    return {"enabled": value} if isinstance(value, bool) else value
 
 
 class _Power(_Model):
@@ -120,6 +132,8 @@ class _Agentless(_Model):
     message: str
     lines: int = 10
     transfer_queue: str | None = None
+    transfer_key: str = "1"
+    wait_s: Seconds = 5.0
 
 
 class _Campaign(_Model):
@@ -142,7 +156,7 @@ class _Campaign(_Model):
     agents: list[str] = Field(default_factory=list)
     hours: dict[str, str | None] | None = None
     inbound_reserve: int = 0
-    amd: _Amd = _Amd()
+    amd: Annotated[_Amd, BeforeValidator(_amd)] = _Amd()
     power: _Power = _Power()
     preview: _Preview = _Preview()
     agentless: _Agentless | None = None
@@ -243,6 +257,8 @@ def _build(m: _Campaign, root: yaml.Node | None, origin: str) -> Campaign:
                 a.message,
                 a.lines,
                 None if a.transfer_queue is None else QueueId(a.transfer_queue),
+                a.transfer_key,
+                a.wait_s,
             ),
         )
     return _at(
@@ -269,7 +285,12 @@ def _build(m: _Campaign, root: yaml.Node | None, origin: str) -> Campaign:
             agents=tuple(AgentId(a) for a in m.agents),
             hours=hours,
             inbound_reserve=m.inbound_reserve,
-            amd=_at(root, origin, ["amd"], lambda: Amd(m.amd.enabled, m.amd.false_positive_share)),
+            amd=_at(
+                root,
+                origin,
+                ["amd"],
+                lambda: Amd(m.amd.enabled, m.amd.false_positive_share, m.amd.machine_action),
+            ),
             preview=_at(root, origin, ["preview"], lambda: PreviewSettings(m.preview.timeout_s)),
             power=_at(root, origin, ["power"], lambda: PowerSettings(m.power.lines_per_agent)),
             agentless=agentless,

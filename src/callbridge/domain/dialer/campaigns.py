@@ -16,12 +16,15 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from callbridge.domain.dialer.amd import AmdSettings
 from callbridge.domain.dialer.attempts import AttemptLimits
 from callbridge.domain.dialer.calling_hours import CallingHours, HoursRule
 from callbridge.domain.dialer.compliance import (
     ComplianceProfile,
     Seller,
+    abandon_message,
     check_abandon_message,
+    check_agentless_message,
     check_ring_timeout,
     state_rules,
 )
@@ -29,6 +32,7 @@ from callbridge.domain.dialer.dispositions import Disposition, disposition_table
 from callbridge.domain.dialer.ids import CampaignId, ListId
 from callbridge.domain.dialer.lists import ListOrder, Recycling
 from callbridge.domain.dialer.modes import (
+    AgentlessAction,
     AgentlessSettings,
     DialMode,
     PowerSettings,
@@ -52,13 +56,21 @@ class CampaignList:
     order: ListOrder = ListOrder.AS_LOADED
 
 
+class MachineAction(StrEnum):
+    HANG_UP = "hang_up"  # a detected machine is hung up on at once
+    MESSAGE = "message"  # the campaign's message is left after its greeting and beep
+
+
 @dataclass(frozen=True, slots=True)
 class Amd:
-    """Answering-machine detection, and the share of detections estimated to be live people
-    taken for machines (UK rules count them as abandoned; justify it with test evidence)."""
+    """Answering-machine detection on answered calls (`domain/dialer/amd.py`), what is done
+    with a detected machine, and the share of detections estimated to be live people taken
+    for machines (UK rules count them as live and abandoned; justify it with test evidence)."""
 
     enabled: bool = False
     false_positive_share: float = 0.0
+    machine_action: MachineAction = MachineAction.HANG_UP
+    detector: AmdSettings = field(default_factory=AmdSettings)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.false_positive_share < 1.0:
@@ -126,6 +138,31 @@ class Campaign:
                 "an agentless campaign needs its agentless settings, and only it has them",
                 field="agentless",
             )
+        amd = self.amd
+        if amd.enabled and self.profile.counts_amd_false_positives and not amd.false_positive_share:
+            raise InvalidInput(
+                f"under the {self.profile.name} profile AMD needs an estimate of its false "
+                "positives (people taken for machines), counted as abandoned: set "
+                "amd.false_positive_share from your test evidence",
+                field="amd.false_positive_share",
+            )
+        if self.amd.enabled and self.mode is DialMode.AGENTLESS:
+            raise InvalidInput(
+                "AMD is for campaigns with agents: an agentless message plays to whoever answers",
+                field="amd.enabled",
+            )
+        if self.agentless is not None:
+            check_agentless_message(
+                self.profile, self.agentless.message, self.seller, self.opt_out_key
+            )
+            if (
+                self.agentless.action is AgentlessAction.PRESS_1
+                and self.agentless.transfer_key == self.opt_out_key
+            ):
+                raise InvalidInput(
+                    f"the transfer key {self.agentless.transfer_key} is the opt-out key too",
+                    field="agentless.transfer_key",
+                )
 
     @property
     def ring_timeout_s(self) -> float:
@@ -133,6 +170,22 @@ class Campaign:
         if self.no_answer_timeout_s is None:
             return self.profile.default_no_answer_s
         return self.no_answer_timeout_s
+
+    @property
+    def message(self) -> str:
+        """What an answered call hears when no agent takes it: the agentless message, else
+        the abandon message."""
+        if self.agentless is not None:
+            return abandon_message(self.agentless.message, self.seller, self.opt_out_key)
+        return abandon_message(self.abandon_message, self.seller, self.opt_out_key)
+
+    @property
+    def counted_false_positives(self) -> float:
+        """The share of each detected machine counted as a live answer abandoned (the UK
+        rule), or 0 when the campaign detects none or its profile does not count them."""
+        if self.amd.enabled and self.profile.counts_amd_false_positives:
+            return self.amd.false_positive_share
+        return 0.0
 
     @property
     def zone(self) -> ZoneInfo:

@@ -39,6 +39,9 @@ class WindowKind(StrEnum):
     CALENDAR_DAY = "calendar_day"  # midnight to midnight in the campaign's time zone
 
 
+GRACE_FROM_GREETING = "the completed greeting"
+
+
 @dataclass(frozen=True, slots=True)
 class ComplianceProfile:
     """One jurisdiction's dialling rules (see the module docstring)."""
@@ -57,6 +60,12 @@ class ComplianceProfile:
     no_same_day_redial_after_machine: bool
     registry_max_age: timedelta | None
     message_needs_opt_out: bool
+
+    @property
+    def grace_from_greeting(self) -> bool:
+        """Whether the grace counts from the called person's completed greeting (which only
+        answering-machine detection sees; without it we count from the answer: stricter)."""
+        return self.grace_from == GRACE_FROM_GREETING
 
     def window_of(self, first_day: datetime, at: datetime, zone: ZoneInfo) -> RegulatoryWindow:
         """The regulatory window `at` falls in, for a campaign that first dialled on
@@ -100,7 +109,7 @@ US = ComplianceProfile(
     abandon_cap=0.03,
     window=WindowKind.THIRTY_DAYS,
     grace_s=2.0,
-    grace_from="the completed greeting",
+    grace_from=GRACE_FROM_GREETING,
     min_ring_s=15.0,
     default_no_answer_s=26.0,
     hours=US_FEDERAL,
@@ -162,18 +171,44 @@ class Seller:
             raise InvalidInput("the seller's phone is an E.164 number", field="seller.phone")
 
 
-def abandon_message(template: str, seller: Seller, opt_out_key: str | None) -> str:
+def abandon_message(
+    template: str, seller: Seller, opt_out_key: str | None, field: str = "abandon_message"
+) -> str:
     """The message an abandoned call hears, from a template with {seller}, {phone} and
-    {opt_out} ("press 9 to ..." when the campaign has an opt-out key)."""
+    {opt_out} ("press 9 to ..." when the campaign has an opt-out key). An agentless campaign's
+    message is rendered the same way (`field` names it in the error)."""
     opt_out = f"To stop further calls, press {opt_out_key}." if opt_out_key is not None else ""
     try:
         return template.format(seller=seller.name, phone=seller.phone, opt_out=opt_out).strip()
     except (KeyError, IndexError, ValueError) as exc:
         raise InvalidInput(
-            f"the abandon message uses an unknown placeholder ({exc}); "
-            "use {seller}, {phone} and {opt_out}",
-            field="abandon_message",
+            f"the message uses an unknown placeholder ({exc}); use {{seller}}, {{phone}} and "
+            "{opt_out}",
+            field=field,
         ) from None
+
+
+def check_agentless_message(
+    profile: ComplianceProfile, template: str, seller: Seller, opt_out_key: str | None
+) -> str:
+    """An agentless campaign's message rendered, if `profile` allows it. Where the abandon
+    message must offer an automated opt-out (US), a prerecorded call must too, and name the
+    seller and their number (47 CFR 64.1200(b)); else InvalidInput on `agentless.message`."""
+    where = "agentless.message"
+    text = abandon_message(template, seller, opt_out_key, where)
+    if profile.message_needs_opt_out and (
+        seller.name not in text
+        or seller.phone not in text
+        or opt_out_key is None
+        or "{opt_out}" not in template
+    ):
+        raise InvalidInput(
+            f"under the {profile.name} profile a prerecorded message must name the seller and "
+            "their number and offer an automated opt-out: use {seller}, {phone} and {opt_out}, "
+            "and set opt_out_key",
+            field=where,
+        )
+    return text
 
 
 def check_abandon_message(

@@ -26,6 +26,7 @@ class PacingReason(StrEnum):
     DIAL_LEVEL = "dial_level"  # VICIdial: lines = dial level x agents counted
     LINES_FREE = "lines_free"  # agentless: lines free to fill
     LINES_FULL = "lines_full"  # agentless: every line is busy
+    NO_QUEUE = "no_queue"  # agentless press_1: the queue a key press goes to does not exist
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,27 @@ UNREACHABLE = Disposition(
 INVALID = Disposition(
     DispositionCode("INVALID"), "Invalid number", Effect.FINAL, None, False, False
 )
-SYSTEM = {d.code: d for d in (NO_ANSWER, BUSY, MACHINE, ABANDONED, UNREACHABLE, INVALID)}
+# Agentless calls: the message was heard to its end (no key, or another one), or the person
+# pressed the transfer key and was queued (an agent who took the call may set their own).
+MESSAGE_PLAYED = Disposition(
+    DispositionCode("MSG"), "Message played", Effect.FINAL, None, True, False
+)
+TRANSFERRED = Disposition(
+    DispositionCode("XFER"), "Pressed to talk: transferred to the queue", Effect.FINAL
+)
+SYSTEM = {
+    d.code: d
+    for d in (
+        NO_ANSWER,
+        BUSY,
+        MACHINE,
+        ABANDONED,
+        UNREACHABLE,
+        INVALID,
+        MESSAGE_PLAYED,
+        TRANSFERRED,
+    )
+}
 
 # What a new campaign starts with for its agents; a campaign file replaces or extends them.
 DEFAULT_AGENT = (

@@ -127,11 +127,7 @@ def compliance_report(
     """The report over `calls` (any order), for a campaign that first dialled at
     `first_started` (None: from its first call)."""
     ordered = sorted(calls, key=lambda c: (c.dialled_at, c.call_id))
-    share = (
-        campaign.amd.false_positive_share
-        if campaign.amd.enabled and campaign.profile.counts_amd_false_positives
-        else 0.0
-    )
+    share = campaign.counted_false_positives
     groups: dict[str, list[EndedCall]] = {}
     for call in ordered:
         groups.setdefault(call.window, []).append(call)

@@ -98,6 +98,7 @@ class RtpSession:
         self._last_packet_at: float | None = None
         self._detector = DtmfDetector()
         self._dtmf_handler: Callable[[DtmfDigit], None] | None = None
+        self._heard_handler: Callable[[Samples | None], None] | None = None
         self._jitter: JitterBuffer | None = None
         self._jitter_stats: JitterStats | None = None
         # bridging, mixing, recording
@@ -150,6 +151,12 @@ class RtpSession:
     def on_dtmf(self, handler: Callable[[DtmfDigit], None] | None) -> None:
         """Call `handler` once for each digit the remote party presses (None: stop)."""
         self._dtmf_handler = handler
+
+    def on_heard(self, handler: Callable[[Samples | None], None] | None) -> None:
+        """Call `handler` every tick (20 ms) with the remote party's decoded audio (None:
+        nothing came), e.g. to detect speech (None: stop)."""
+        self._heard_handler = handler
+        self.engine.refresh(self)
 
     # ---- receiving -------------------------------------------------------------------------
 
@@ -348,6 +355,7 @@ class RtpSession:
         return (
             self._recording is not None
             or self.conference is not None
+            or self._heard_handler is not None
             or (peer is not None and peer._recording is not None)
         )
 
@@ -368,6 +376,8 @@ class RtpSession:
     def receive_tick(self) -> None:
         """Phase 1 of a tick: take this tick's frame out of the jitter buffer."""
         self.heard = self._jitter.next_frame(self.codec) if self._jitter is not None else None
+        if self._heard_handler is not None:
+            self._heard_handler(self.heard)
 
     def send_tick(self, tick: int) -> None:
         """Phase 3 of a tick: send what we generate, and note what the remote hears."""

@@ -51,10 +51,18 @@ def preview(state: PacingState) -> PacingDecision:
     )
 
 
-def agentless(state: PacingState, settings: AgentlessSettings, busy_lines: int) -> PacingDecision:
-    """Keep `settings.lines` calls up; `busy_lines` counts calls ringing or hearing the message."""
+def agentless(
+    state: PacingState, settings: AgentlessSettings, busy_lines: int, *, queue_exists: bool = True
+) -> PacingDecision:
+    """Keep `settings.lines` calls up; `busy_lines` counts calls ringing, hearing the message
+    or transferred and not over. No agents needed; but a press-1 campaign whose queue does not
+    exist (`queue_exists` False) dials nothing: a key press would have nowhere to go."""
     dial = max(0, settings.lines - busy_lines)
-    if dial:
+    if not queue_exists:
+        dial = 0
+        reason = PacingReason.NO_QUEUE
+        why = f"no queue {settings.transfer_queue} to transfer to"
+    elif dial:
         reason, why = PacingReason.LINES_FREE, f"{dial} of {settings.lines} line(s) free"
     else:
         reason, why = PacingReason.LINES_FULL, f"all {settings.lines} line(s) busy"
