@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from callbridge.domain.agents import Agent
 from callbridge.domain.errors import NotFound
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.interactions import Interaction
+from callbridge.domain.live import LiveState
 from callbridge.domain.queues import Queue
 from callbridge.domain.routing.explanation import (
     AgentCandidate,
@@ -43,6 +45,13 @@ def get_agent(rt: Runtime, agent_id: AgentId) -> Agent:
 
 def list_agents(rt: Runtime) -> list[Agent]:
     return sorted(rt.center.agents.values(), key=lambda a: a.ordinal)
+
+
+def agents_serving(center: LiveState, queues: Collection[str]) -> set[AgentId]:
+    """The agents who can serve at least one of these queues (their skills meet the queue's
+    requirements at some escalation step): whom a supervisor limited to them oversees."""
+    wanted = set(queues)
+    return {a for a, levels in center.index.agent_levels.items() if not wanted.isdisjoint(levels)}
 
 
 def list_queues(rt: Runtime) -> list[Queue]:

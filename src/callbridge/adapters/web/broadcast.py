@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
+from callbridge.adapters.web.visibility import Form, Placed, Viewer, Whereabouts, shown, viewer_of
 from callbridge.domain.security.permissions import Permission, Principal
 from callbridge.ports import EventBus, Store, StoredEvent
 from callbridge.services.runtime import Runtime
@@ -32,16 +33,9 @@ HEARTBEAT = '{"type":"heartbeat"}'
 View = tuple[str, frozenset[str] | str | None]  # who sees the same events sees the same frames
 
 
-def visible(principal: Principal, event: StoredEvent) -> bool:
-    """May this principal see this event?"""
-    scope = principal.scope
-    if Permission.INTERACTIONS_READ in principal.permissions:
-        return scope.queues is None or event.queue_id is None or event.queue_id in scope.queues
-    return scope.agent_id is not None and event.agent_id == scope.agent_id
-
-
 def view_of(principal: Principal) -> View:
-    """What `visible` depends on: principals with the same view see the same events."""
+    """What a principal's share of the log depends on: principals with the same view get the
+    same events in the same forms (`visibility.Viewer`)."""
     if Permission.INTERACTIONS_READ in principal.permissions:
         return ("queues", principal.scope.queues)
     return ("agent", principal.scope.agent_id)
@@ -177,6 +171,7 @@ class Hub:
         self.queues: dict[str, ClientQueue] = {}
         self.connections: set[Connection] = set()
         self._last_id = last_logged_id(rt.store)
+        self.places = Whereabouts(rt.store)  # where each interaction is, as the events go out
         self._batch: list[StoredEvent] = []
         self._arrived = anyio.Event()
         self.running = False
@@ -243,31 +238,34 @@ class Hub:
         """Hand the batch to every socket that may see it, one frame per view; returns how many
         events went out."""
         batch, self._batch = self._batch, []
-        if not batch or not self.connections:
+        if not batch:
+            return 0
+        views: dict[View, list[Connection]] = {}
+        for conn in self.connections:
+            views.setdefault(conn.view, []).append(conn)
+        limited = any(view[0] == "queues" and view[1] is not None for view in views)
+        placed = [self.places.place(e, prime=limited) for e in batch]  # even with no socket
+        if not views:
             return len(batch)
-        encoded = [(e, encode(e)) for e in batch]
-        chunks: dict[View, Chunk | None] = {}
-        first = batch[0].id
-        for conn in list(self.connections):
-            if not conn.live:
-                conn.held += [(e.id, t) for e, t in encoded if visible(conn.principal, e)]
-                continue
-            if conn.queued_to >= first:  # rare: it was handed some of these already
-                texts = [
-                    t for e, t in encoded if e.id > conn.queued_to and visible(conn.principal, e)
-                ]
-                chunk = Chunk(batch[-1].id, len(texts), ",".join(texts), frame(texts))
-                if texts:
+        logged = [encode(e) for e in batch]
+        others: dict[tuple[int, Form], str] = {}  # other forms, encoded once for every view
+        first, last = batch[0].id, batch[-1].id
+        for connections in views.values():
+            viewer = viewer_of(connections[0].principal, self.rt.center)
+            share = _share(viewer, batch, placed, logged, others)
+            chunk: Chunk | None = None
+            for conn in connections:
+                if not conn.live:
+                    conn.held += share
+                elif conn.queued_to >= first:  # rare: it was handed some of these already
+                    texts = [t for i, t in share if i > conn.queued_to]
+                    if texts:
+                        self._hand(conn, Chunk(last, len(texts), ",".join(texts), frame(texts)))
+                elif share:
+                    if chunk is None:
+                        texts = [t for _, t in share]
+                        chunk = Chunk(last, len(texts), ",".join(texts), frame(texts))
                     self._hand(conn, chunk)
-                continue
-            if conn.view not in chunks:
-                texts = [t for e, t in encoded if visible(conn.principal, e)]
-                joined = ",".join(texts)
-                chunks[conn.view] = (
-                    Chunk(batch[-1].id, len(texts), joined, frame(texts)) if texts else None
-                )
-            if (chunk_for_view := chunks[conn.view]) is not None:
-                self._hand(conn, chunk_for_view)
         return len(batch)
 
     def beat(self, now: float) -> None:
@@ -396,3 +394,26 @@ class Hub:
             found += page
             after_id = page[-1].id
         return found
+
+
+def _share(
+    viewer: Viewer,
+    batch: list[StoredEvent],
+    placed: list[Placed],
+    logged: list[str],
+    others: dict[tuple[int, Form], str],
+) -> list[tuple[int, str]]:
+    """One viewer's share of a batch: (id, encoded event) in the forms it gets them."""
+    if viewer.queues is None:
+        return [(e.id, t) for e, t in zip(batch, logged, strict=True)]
+    share: list[tuple[int, str]] = []
+    for i, e in enumerate(batch):
+        form = viewer.form(e, placed[i])
+        if form is Form.LOGGED:
+            share.append((e.id, logged[i]))
+        elif form is not None:
+            text = others.get((i, form))
+            if text is None:
+                text = others[(i, form)] = encode(shown(e, form, placed[i]))
+            share.append((e.id, text))
+    return share

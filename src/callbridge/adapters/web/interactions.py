@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from callbridge.adapters.web.auth import CallerDep, check_handle, requires
+from callbridge.adapters.web.auth import Caller, CallerDep, check_handle, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     ActionOut,
@@ -21,6 +21,7 @@ from callbridge.adapters.web.schemas import (
     TransferIn,
     WrapUpDone,
 )
+from callbridge.adapters.web.visibility import Whereabouts, project
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId, SkillId
 from callbridge.domain.interactions import InteractionState
 from callbridge.domain.security.permissions import Forbidden, Permission
@@ -30,6 +31,7 @@ from callbridge.services import views
 from callbridge.services.runtime import Runtime
 
 router = APIRouter(tags=["interactions"])
+NEXT_AFTER_ID = "Next-After-Id"  # GET /events: where the next page starts
 
 
 def _act(rt: Runtime, iid: str, action: Callable[[InteractionId], list[StoredEvent]]) -> ActionOut:
@@ -234,25 +236,36 @@ async def routing(interaction_id: str, rt: RuntimeDep) -> RoutingOut:
     )
 
 
-@router.get(
-    "/interactions/{interaction_id}/events",
-    dependencies=[Depends(requires(Permission.INTERACTIONS_READ))],
-)
-async def interaction_events(interaction_id: str, rt: RuntimeDep) -> list[EventOut]:
-    views.get_interaction(rt, InteractionId(interaction_id))
-    return [
-        EventOut.of(e)
-        for e in views.events(rt, interaction_id=InteractionId(interaction_id), limit=10_000)
-    ]
-
-
-@router.get(
-    "/events", tags=["events"], dependencies=[Depends(requires(Permission.INTERACTIONS_READ))]
-)
-async def event_log(
+@router.get("/interactions/{interaction_id}/events")
+async def interaction_events(
+    interaction_id: str,
+    caller: Annotated[Caller, Depends(requires(Permission.INTERACTIONS_READ))],
     rt: RuntimeDep,
+) -> list[EventOut]:
+    """One interaction's events, as the caller may see them (see GET /events)."""
+    views.get_interaction(rt, InteractionId(interaction_id))
+    logged = views.events(rt, interaction_id=InteractionId(interaction_id), limit=10_000)
+    shown = project(caller.principal, rt.center, Whereabouts(rt.store), logged)
+    return [EventOut.of(e) for e in shown]
+
+
+@router.get("/events", tags=["events"])
+async def event_log(
+    caller: Annotated[Caller, Depends(requires(Permission.INTERACTIONS_READ))],
+    rt: RuntimeDep,
+    response: Response,
     after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
-    """The append-only event log, in order; page with `after_id`."""
-    return [EventOut.of(e) for e in views.events(rt, after_id=after_id, limit=limit)]
+    """The append-only event log, in order; page with `after_id`.
+
+    A supervisor limited to some queues gets the events of the interactions in those queues
+    and of the agents who serve them, the other work of those agents withheld
+    (`payload.withheld`), and nothing else; so a page may hold fewer than `limit` events, even
+    none, before the end of the log. The `Next-After-Id` header names the last logged event
+    the page covered: the next page starts after it (the log has ended when it equals
+    `after_id`)."""
+    logged = views.events(rt, after_id=after_id, limit=limit)
+    response.headers[NEXT_AFTER_ID] = str(logged[-1].id if logged else after_id)
+    shown = project(caller.principal, rt.center, Whereabouts(rt.store), logged)
+    return [EventOut.of(e) for e in shown]

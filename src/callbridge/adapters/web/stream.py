@@ -1,8 +1,10 @@
 """`/ws/events`: the event log as it happens, over a WebSocket, for whoever may see it.
 
 The socket is authorised by the same check as every route (`ws_requires`). Each event is
-sent only if the subscriber may see it: with interactions.read, every event in the queues the
-subscriber is limited to; otherwise only events about the subscriber's own agent.
+sent as the subscriber may see it (`visibility.py`, the same projection as GET /events): with
+interactions.read over every queue, all of them; limited to some queues, the events of the
+interactions in those queues and of the agents who serve them (their other work withheld down
+to what their state needs); otherwise only events about the subscriber's own agent.
 
 Two ways to follow the log:
 
@@ -41,14 +43,14 @@ from callbridge.adapters.web.broadcast import (
     encode,
     frame,
     last_logged_id,
-    visible,
 )
 from callbridge.adapters.web.schemas import EventOut
+from callbridge.adapters.web.visibility import Whereabouts, project
 from callbridge.domain.security.permissions import Permission, Principal
 from callbridge.ports import EventBus
 from callbridge.services.runtime import Runtime
 
-__all__ = ["QUEUE_GONE", "TRY_AGAIN", "Connection", "Hub", "last_logged_id", "router", "visible"]
+__all__ = ["QUEUE_GONE", "TRY_AGAIN", "Connection", "Hub", "last_logged_id", "router"]
 
 router = APIRouter(tags=["events"])
 QUEUE_GONE = 4410  # close code: the queue is unknown or expired; read a fresh snapshot
@@ -71,19 +73,21 @@ async def events(
     bus: EventBus = rt.bus
     await websocket.accept()
     live = bus.subscribe()  # subscribe before replaying, so nothing falls in between
+    places = Whereabouts(rt.store)  # for a queue-limited subscriber: where each interaction is
     last = after_id
     try:
         if after_id:
             while batch := rt.store.events(after_id=last, limit=REPLAY_PAGE):
-                for event in batch:
-                    last = event.id
-                    if visible(caller.principal, event):
-                        await websocket.send_json(EventOut.of(event).model_dump(mode="json"))
+                last = batch[-1].id
+                for event in project(caller.principal, rt.center, places, batch):
+                    await websocket.send_json(EventOut.of(event).model_dump(mode="json"))
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_close, websocket, tg.cancel_scope, None)
-            async for event in live:
-                if event.id > last and visible(caller.principal, event):
-                    last = event.id
+            async for logged in live:
+                if logged.id <= last:
+                    continue
+                last = logged.id
+                for event in project(caller.principal, rt.center, places, [logged]):
                     await websocket.send_json(EventOut.of(event).model_dump(mode="json"))
             tg.cancel_scope.cancel()
     except* WebSocketDisconnect:
@@ -128,9 +132,10 @@ def _ack(queue: ClientQueue, conn: Connection, event_id: int) -> None:
 async def _replay(websocket: WebSocket, hub: Hub, conn: Connection) -> None:
     """What the client missed, from the log, in frames of at most a page; then live."""
     after = conn.last_sent
+    places = Whereabouts(hub.rt.store)
     while page := hub.rt.store.events(after_id=after, limit=REPLAY_PAGE):
         after = page[-1].id
-        texts = [encode(e) for e in page if visible(conn.principal, e)]
+        texts = [encode(e) for e in project(conn.principal, hub.rt.center, places, page)]
         if texts:
             await websocket.send_text(frame(texts))
         conn.last_sent = after

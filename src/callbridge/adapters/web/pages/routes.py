@@ -19,6 +19,7 @@ from callbridge.adapters.web.pages import admin
 from callbridge.adapters.web.pages.access import STATIC_DIR, PageCaller, page_requires, render
 from callbridge.adapters.web.pages.snapshots import Json, agent_view, wallboard_view
 from callbridge.adapters.web.stream import Hub
+from callbridge.adapters.web.visibility import queue_scope
 from callbridge.domain.agents import AgentState
 from callbridge.domain.channels import Direction
 from callbridge.domain.errors import InvalidState, NotFound
@@ -169,7 +170,8 @@ async def agent_state(request: Request, caller: CallerDep, rt: RuntimeDep) -> JS
 @router.get("/pages/wallboard/state", dependencies=[Depends(requires(Permission.REPORTS_READ))])
 async def wallboard_state(request: Request, caller: CallerDep, rt: RuntimeDep) -> JSONResponse:
     """The wallboard's state, and a queue of the events that follow it."""
-    return _snapshot(request, caller, "wallboard", wallboard_view(rt))
+    state = wallboard_view(rt, queue_scope(caller.principal))
+    return _snapshot(request, caller, "wallboard", state)
 
 
 def _own_agent(caller: Caller, rt: Runtime) -> AgentId:

@@ -14,6 +14,7 @@ times further each time. "Today" is the UTC day, as the KPI reports count it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from callbridge.domain.agents import LOGIN_REASON, Agent, AgentState
@@ -21,6 +22,7 @@ from callbridge.domain.channels import Direction
 from callbridge.domain.ids import AgentId
 from callbridge.ports import JsonValue, Store, StoredEvent
 from callbridge.services.runtime import Runtime
+from callbridge.services.views import agents_serving
 
 DAY_S = 86_400.0
 FIRST_LOOKBACK_S = 6 * 3600.0
@@ -172,20 +174,30 @@ def agent_view(rt: Runtime, agent_id: AgentId) -> Json:
     }
 
 
-def wallboard_view(rt: Runtime) -> Json:
+def wallboard_view(rt: Runtime, queues: Collection[str] | None = None) -> Json:
     """The supervisor's wallboard: queues (and who can serve each), agents, open interactions.
+
+    `queues` limits it to a supervisor's queues (None: all): those queues, the agents who
+    serve at least one of them (with all their work, so that their state is right, but only
+    the interactions in these queues told apart), and the interactions in these queues. What
+    its event stream sends agrees with it (`adapters/web/visibility.py`).
 
     Today's KPIs are not here: the page reads them from /reports/kpis when events say they
     changed (see docs/design/pages.md)."""
     now = rt.clock.now()
     center = rt.center
-    serving: dict[str, list[JsonValue]] = {q: [] for q in center.queues}
+    scope = None if queues is None else frozenset(queues)
+    shown = set(center.queues) if scope is None else scope & set(center.queues)
+    serving: dict[str, list[JsonValue]] = {q: [] for q in shown}
     for agent_id, levels in sorted(center.index.agent_levels.items()):
         for queue_id in levels:
             if queue_id in serving:
                 serving[queue_id].append(agent_id)
+    seen = None if scope is None else agents_serving(center, scope)
     agents: Json = {}
     for agent in sorted(center.agents.values(), key=lambda a: a.ordinal):
+        if seen is not None and agent.id not in seen:
+            continue
         line = timeline(rt.store, agent.id, now)
         agents[agent.id] = {
             **_agent(agent, line),
@@ -205,14 +217,16 @@ def wallboard_view(rt: Runtime) -> Json:
             "callback": ix.callback_number is not None,
         }
         for ix in center.interactions.values()
+        if scope is None or ix.queue_id in scope
     }
-    queues: Json = {
+    listed: Json = {
         q.id: {"id": q.id, "name": q.name, "agents": serving[q.id]}
         for q in sorted(center.queues.values(), key=lambda q: q.id)
+        if q.id in shown
     }
     return {
         "day_start": day_start(now),
-        "queues": queues,
+        "queues": listed,
         "agents": agents,
         "interactions": interactions,
     }

@@ -10,6 +10,13 @@
 // follows from skills and requirements, which only the server works out: a change of an agent
 // or a queue sets `resync`, and the page reads a fresh snapshot. Today's KPIs are not here
 // (the page reads /reports/kpis). The server's snapshot is pages/snapshots.py wallboard_view.
+//
+// A supervisor limited to some queues has only those queues, the agents who serve them and
+// the interactions in them (adapters/web/visibility.py): an interaction queued into one of them
+// from outside arrives with `payload.interaction` (what the board shows of it); queued into a
+// queue not on the board, it leaves it. An agent's work is followed from the agent's own events
+// alone (other queues' interactions come withheld, `payload.withheld`), so its state is right
+// whichever interactions the board shows.
 
 import { rollDay, shownState, stateKey } from "./reduce_common.js";
 
@@ -25,7 +32,6 @@ function apply(s, e) {
   }
   const p = e.payload;
   const id = e.interaction_id;
-  const ix = id === null ? undefined : s.interactions[id];
   const agent = e.agent_id === null ? undefined : s.agents[e.agent_id];
   const before = agent === undefined ? null : stateKey(agent.state, agent.reason);
   switch (e.kind) {
@@ -33,7 +39,7 @@ function apply(s, e) {
     case "queue_saved":
     case "queue_removed":
       s.resync = true;
-      if (agent !== undefined) agent.name = p.name;
+      if (agent !== undefined && p.name !== undefined) agent.name = p.name;
       break;
     case "agent_presence_changed":
       if (agent !== undefined) {
@@ -53,15 +59,13 @@ function apply(s, e) {
         callback: false,
       };
       break;
-    case "interaction_wrapped_up":
-      delete s.interactions[id];
-      if (agent !== undefined) {
-        delete agent.work[id];
-        if (e.at >= s.day_start) agent.handled += 1;
-      }
-      break;
     default:
-      if (ix !== undefined) applyToInteraction(s, e, ix, agent);
+      if (id === null) break;
+      if (e.kind === "interaction_queued" && p.interaction && !(id in s.interactions)) {
+        s.interactions[id] = { ...p.interaction }; // it enters this board's queues
+      }
+      if (id in s.interactions) applyToInteraction(s, e, s.interactions[id]);
+      if (agent !== undefined) applyToWork(s, e, agent);
   }
   if (agent !== undefined) {
     agent.state = shownState(agent.presence, Object.values(agent.work));
@@ -69,7 +73,7 @@ function apply(s, e) {
   }
 }
 
-function applyToInteraction(s, e, ix, agent) {
+function applyToInteraction(s, e, ix) {
   const p = e.payload;
   const id = ix.id;
   switch (e.kind) {
@@ -77,6 +81,10 @@ function applyToInteraction(s, e, ix, agent) {
       ix.state = "in_ivr";
       break;
     case "interaction_queued":
+      if (!(p.queue_id in s.queues)) {
+        delete s.interactions[id]; // it leaves this board's queues
+        break;
+      }
       // a missed offer keeps the place in line, and so the time it entered
       if (p.reason !== "returned" || ix.entered_at === null) ix.entered_at = e.at;
       Object.assign(ix, { state: "queued", queue_id: p.queue_id, agent_id: null });
@@ -86,38 +94,58 @@ function applyToInteraction(s, e, ix, agent) {
       break;
     case "interaction_offered":
       Object.assign(ix, { state: "offered", agent_id: e.agent_id });
-      if (agent !== undefined) agent.work[id] = "reserved";
       break;
     case "offer_missed":
       ix.agent_id = null;
-      if (agent !== undefined) delete agent.work[id];
       break;
     case "interaction_connected":
+    case "interaction_resumed":
       ix.state = "connected";
-      if (agent !== undefined) agent.work[id] = "busy";
       break;
     case "interaction_held":
       ix.state = "on_hold";
       break;
-    case "interaction_resumed":
-      ix.state = "connected";
+    case "interaction_ended":
+      // nobody to wrap it up: gone; else it stays, ended, until it is wrapped up
+      if (ix.state === "offered" || ix.agent_id === null) delete s.interactions[id];
+      else ix.state = "ended";
+      break;
+    case "interaction_wrapped_up":
+      delete s.interactions[id];
+      break;
+    default:
+      break;
+  }
+}
+
+/** The agent's own part of an interaction event: the phase of that piece of its work. */
+function applyToWork(s, e, agent) {
+  const id = e.interaction_id;
+  const work = agent.work;
+  switch (e.kind) {
+    case "interaction_offered":
+      work[id] = "reserved";
+      break;
+    case "offer_missed":
+      delete work[id];
+      break;
+    case "interaction_connected":
+      work[id] = "busy";
       break;
     case "interaction_transferred":
-      if (p.to_number == null && agent !== undefined) delete agent.work[id];
+      // to a queue or an agent its part ends; to an outside number it wraps the call up
+      if (e.payload.to_number == null && e.payload.outside !== true) delete work[id];
       break;
-    case "interaction_ended": {
-      const holder = ix.agent_id === null ? undefined : s.agents[ix.agent_id];
-      if (ix.state === "offered" || holder === undefined) {
-        if (holder !== undefined) delete holder.work[id];
-        delete s.interactions[id];
-      } else {
-        ix.state = "ended";
-        holder.work[id] = "wrap_up";
-      }
+    case "interaction_ended":
+      if (work[id] === "reserved") delete work[id];
+      else if (id in work) work[id] = "wrap_up";
       break;
-    }
     case "wrap_up_started":
-      if (agent !== undefined) agent.work[id] = "wrap_up";
+      work[id] = "wrap_up";
+      break;
+    case "interaction_wrapped_up":
+      delete work[id];
+      if (e.at >= s.day_start) agent.handled += 1;
       break;
     default:
       break;

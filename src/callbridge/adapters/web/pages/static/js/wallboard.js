@@ -160,7 +160,7 @@ function renderAgents(state) {
     setSince(cells[2], agent.since);
     const work = Object.keys(agent.work).map((id) => {
       const ix = state.interactions[id];
-      if (!ix) return id;
+      if (!ix) return "not in your queues";
       return `${CHANNEL_LABELS[ix.channel] ?? ix.channel} · ${ix.customer} · ${ix.state.replace("_", " ")}`;
     });
     cells[3].textContent = work.join("; ") || "–";
