@@ -195,6 +195,16 @@ def test_a_queue_limited_supervisor_never_gets_another_queues_caller(app: App) -
         listed = _listed(client, boss)
         of_theirs = client.get(f"/interactions/{theirs}/events", headers=boss).json()
         everything = _listed(client, ADMIN)
+        # the interactions themselves: q1's, not q2's
+        assert client.get(f"/interactions/{theirs}", headers=boss).status_code == 403
+        assert client.get(f"/interactions/{ours}", headers=boss).json()["id"] == ours
+        assert client.get(f"/interactions/{theirs}").status_code == 200  # the admin may
+        found = [ix["id"] for ix in client.get("/interactions", headers=boss).json()]
+        assert found == [ours]
+        assert client.get("/interactions?queue_id=q2", headers=boss).status_code == 403
+        by_address = {"address": SECRET}
+        assert client.get("/interactions", params=by_address).json()  # the admin finds it
+        assert client.get("/interactions", params=by_address, headers=boss).json() == []
     assert SECRET in json.dumps(everything)  # the admin sees it: the check below can fail
     for seen in (page_events, live_events, replayed, resumed, listed, of_theirs):
         text = json.dumps(seen)

@@ -219,11 +219,12 @@ def check_handle(caller: Caller, rt: Runtime, interaction_id: InteractionId, age
 def readable_interaction(
     caller: Caller, rt: Runtime, interaction_id: str, refusal: str
 ) -> Interaction:
-    """An interaction the caller may see: any, with interactions.read; else one that is or was
-    with the caller's own agent (else Forbidden: "<the caller> <refusal>")."""
+    """An interaction the caller may see: with interactions.read, any (a supervisor limited to
+    some queues: one in those queues); and one that is or was with the caller's own agent
+    (else Forbidden: "<the caller> <refusal>")."""
     ix = views.get_interaction(rt, InteractionId(interaction_id))
     principal = caller.principal
-    if Permission.INTERACTIONS_READ in principal.permissions:
+    if Permission.INTERACTIONS_READ in principal.permissions and in_queue_scope(principal, ix):
         return ix
     own = principal.scope.agent_id
     if own is None or own not in (ix.agent_id, ix.last_agent_id):
@@ -232,3 +233,10 @@ def readable_interaction(
             permission=Permission.INTERACTIONS_READ.value,
         )
     return ix
+
+
+def in_queue_scope(principal: Principal, ix: Interaction) -> bool:
+    """Is the interaction in the principal's queues (all of them, when not limited)? An
+    interaction belongs to a queue while it is queued there, as on the event stream."""
+    queues = principal.scope.queues
+    return queues is None or (ix.queue_id is not None and ix.queue_id in queues)

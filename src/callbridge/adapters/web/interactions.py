@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from callbridge.adapters.web.auth import Caller, CallerDep, check_handle, requires
+from callbridge.adapters.web.auth import (
+    Caller,
+    CallerDep,
+    check_handle,
+    in_queue_scope,
+    readable_interaction,
+    requires,
+)
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.adapters.web.schemas import (
     ActionOut,
@@ -69,6 +76,7 @@ async def create_interaction(body: InteractionCreate, rt: RuntimeDep) -> ActionO
 @router.get("/interactions", dependencies=[Depends(requires(Permission.INTERACTIONS_READ))])
 async def list_interactions(
     rt: RuntimeDep,
+    caller: CallerDep,
     state: InteractionState | None = None,
     queue_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -82,7 +90,15 @@ async def list_interactions(
         ),
     ] = None,
 ) -> list[InteractionOut]:
-    """Newest first."""
+    """Newest first. A supervisor limited to some queues gets those queues' interactions only
+    (so fewer than `limit` may come back), and 403 for another queue's `queue_id`."""
+    scope = caller.principal.scope.queues
+    if scope is not None and queue_id and queue_id not in scope:
+        raise Forbidden(
+            f"{caller.principal.name} may read the interactions of queues "
+            f"{', '.join(sorted(scope))} only",
+            queue_id=queue_id,
+        )
     if address is not None:
         # through the blind indexes; the other filters apply to what the address finds
         found = [
@@ -94,14 +110,18 @@ async def list_interactions(
         found = rt.store.list_interactions(
             state=state, queue_id=QueueId(queue_id) if queue_id else None, limit=limit
         )
-    return [InteractionOut.of(rt.center.interactions.get(ix.id, ix)) for ix in found]
+    now = [rt.center.interactions.get(ix.id, ix) for ix in found]
+    return [InteractionOut.of(ix) for ix in now if in_queue_scope(caller.principal, ix)]
 
 
 @router.get(
     "/interactions/{interaction_id}", dependencies=[Depends(requires(Permission.INTERACTIONS_READ))]
 )
-async def get_interaction(interaction_id: str, rt: RuntimeDep) -> InteractionOut:
-    return InteractionOut.of(views.get_interaction(rt, InteractionId(interaction_id)))
+async def get_interaction(interaction_id: str, rt: RuntimeDep, caller: CallerDep) -> InteractionOut:
+    """One interaction (a supervisor limited to some queues: one in those queues)."""
+    return InteractionOut.of(
+        readable_interaction(caller, rt, interaction_id, "may read only its queues' interactions")
+    )
 
 
 @router.post(
