@@ -128,7 +128,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         texts = text_replies(settings, store, runtime)
         if texts is not None:
             integration.tasks.append(texts.run)
-        voice = None
+        voice, dialer = None, None
         business_hours = BusinessHours(SqlHours(store.engine))
         flows = entry_flows(settings, business_hours.live)
         if settings.sip_enabled:
@@ -177,6 +177,7 @@ def build(settings: Settings, *, clock: Clock | None = None, run_timer_loop: boo
         api.state.registry.register(CrmCollector(crm, integration.activity_log))
     generated = token is not None and configured is None
     api.state.voice = voice
+    api.state.dialer = dialer  # the preview routes reach agents' previews through it
     api.state.webchat = webchat
     api.state.flows, api.state.flows_dir = flows, settings.ivr_flows_dir
     api.state.business_hours = business_hours

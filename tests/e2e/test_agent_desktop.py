@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,17 @@ import httpx
 import pyotp
 import pytest
 from browser_support import VIEWPORT, chromium, screenshot, served
+from campaign_fakes import MemoryCampaignStore, fresh_registry, midday_zone, running, uk_campaign
 from playwright.sync_api import Browser, Page, expect
 from pydantic import SecretStr
 from sms_provider import SmsProvider, sms_provider
 
 from callbridge.app import App, build
+from callbridge.domain.dialer.calls import CallResult, DialProgress, PlacedCall
+from callbridge.domain.dialer.ids import ListId, RecordId
+from callbridge.domain.dialer.lists import DialingRecord
+from callbridge.domain.ids import AgentId
+from callbridge.services.dialer import Dialer
 from callbridge.services.security.accounts import Actor
 from callbridge.services.security.crypto import Keyring
 from callbridge.services.webhooks import HEADER, sign
@@ -436,3 +443,79 @@ def test_an_agent_handles_a_call_and_the_wallboard_follows(
     expect(agent.locator("#my-state")).to_have_text("Logged out")
     agent_ctx.close()
     boss_ctx.close()
+
+
+def test_an_agent_previews_a_campaign_record_skips_it_and_dispositions_a_call(
+    center: Center, browser: Browser, tmp_path: Path
+) -> None:
+    """A preview campaign's record shows on the desktop with its CRM match; Skip (by keyboard,
+    with a reason) brings the next one; once called, the disposition form sets the outcome.
+    The dialer is ticked from the test (no trunk here: the call itself is the loopback
+    test's, tests/integration/test_dialer_preview_calls.py)."""
+    now = datetime.now(UTC)
+    store = MemoryCampaignStore(fresh_registry(now))
+    campaign, text = uk_campaign("preview", agents="[a1]")
+    store.save_campaign(running(campaign, text, now))
+    zone = midday_zone(now)
+    store.add_records(
+        ListId("calls"),
+        [
+            DialingRecord(RecordId("r1"), (CALLER,), name="Dana Customer", time_zone=zone),
+            DialingRecord(RecordId("r2"), ("+14155550177",), name="Lee Other", time_zone=zone),
+        ],
+    )
+    dialer = Dialer(store, center.app.runtime, NoTrunk(), dnc=store)
+    center.app.api.state.dialer = dialer  # as the server wires its dialer
+
+    agent = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    _sign_in_alice(agent, center, tmp_path)
+    agent.get_by_role("button", name="Ready", exact=True).click()
+    expect(agent.locator("#my-state")).to_have_text("Ready")
+    dialer.tick()
+
+    panel = agent.get_by_role("region", name="Next campaign call")
+    expect(panel).to_be_visible()
+    record = panel.get_by_label("Record to call")
+    expect(record).to_contain_text("Spring offers")
+    expect(record).to_contain_text("Dana Customer")
+    expect(record).to_contain_text(CALLER)
+    expect(panel.get_by_role("region", name="CRM record")).to_contain_text(
+        "Dana Customer (Contact)"
+    )
+    expect(panel.get_by_role("button", name="Call Dana Customer")).to_be_visible()
+    assert _unnamed_controls(agent) == []
+    screenshot(agent, tmp_path, "preview")
+
+    panel.get_by_label("Skip reason (optional)").fill("wrong time")
+    agent.keyboard.press("Alt+Shift+K")
+    expect(agent.locator("#preview")).to_be_hidden()
+    assert "preview: agent a1 skipped record r1 (wrong time)" in [
+        d.explanation for d in store.logged[campaign.campaign_id]
+    ]
+    dialer.tick()
+    expect(record).to_contain_text("Lee Other")
+
+    dialer.previews.call(AgentId("a1"))  # what pressing Call does once the dialer runs
+    form = panel.get_by_role("form", name="Disposition of the last campaign call")
+    expect(form).to_be_visible()
+    form.get_by_label("Disposition for Lee Other").select_option(label="Sale")
+    form.get_by_role("button", name="Set disposition").click()
+    expect(form).to_be_hidden()
+    assert dialer.previews.last[AgentId("a1")].code == "SALE"
+    assert _fits(agent)
+
+
+class NoTrunk:
+    """A placer that places nothing: the preview panel needs no call."""
+
+    can_place_calls = True
+
+    async def place_campaign_call(
+        self, placed: PlacedCall, progress: DialProgress | None = None
+    ) -> CallResult:
+        raise AssertionError("a preview campaign never dials by itself")
+
+    async def place_preview_call(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress | None = None
+    ) -> CallResult:
+        raise AssertionError("the dialer's loop does not run here")

@@ -56,6 +56,11 @@ class ScriptedPlacer:
             )
         return CallResult(outcome, now, now, 486 if outcome is DialOutcome.BUSY else 408)
 
+    async def place_preview_call(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress | None = None
+    ) -> CallResult:
+        raise AssertionError("these campaigns are not preview ones")
+
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:

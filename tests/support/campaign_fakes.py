@@ -16,6 +16,7 @@ from callbridge.domain.dialer.decisions import PacingDecision
 from callbridge.domain.dialer.dnc import DncBook, DncEntry, RegistryCopy
 from callbridge.domain.dialer.ids import CampaignId, ListId, RecordId
 from callbridge.domain.dialer.lists import DialingRecord
+from callbridge.domain.ids import AgentId
 from callbridge.ports import CampaignCall, StoredCampaign
 from callbridge.services.dialer import CallPlacer
 
@@ -182,5 +183,12 @@ class KeptResults:
         self, placed: PlacedCall, progress: DialProgress | None = None
     ) -> CallResult:
         result = await self.placer.place_campaign_call(placed, progress)
+        self.results[placed.number] = result
+        return result
+
+    async def place_preview_call(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress | None = None
+    ) -> CallResult:
+        result = await self.placer.place_preview_call(placed, agent_id, progress)
         self.results[placed.number] = result
         return result

@@ -10,6 +10,9 @@ are all done is marked COMPLETED. As calls happen the predictive pacer learns fr
 time and live answers, talk, wrap-up, abandons in the regulatory window); each ended call is
 stored with its disposition, the record's progress and the number's history, in one write.
 
+A preview campaign places no call by itself: its records are offered to its agents, who call
+or skip them (`services/previews.py`, `PreviewDesk`, kept here as `previews`).
+
 `tick` and `finish` are synchronous and take the time from the injected clock: the tests step
 them by hand. `run` is the server's background task around them.
 """
@@ -44,17 +47,18 @@ from callbridge.domain.dialer.campaigns import (
 from callbridge.domain.dialer.decisions import PacingDecision
 from callbridge.domain.dialer.dispositions import MACHINE, Effect
 from callbridge.domain.dialer.dnc import DncEntry
-from callbridge.domain.dialer.eligibility import next_dial
 from callbridge.domain.dialer.ids import CampaignId, RecordId
 from callbridge.domain.dialer.lists import DialingRecord
 from callbridge.domain.dialer.live_state import campaign_agents, pacing_state
 from callbridge.domain.dialer.modes import DialMode
 from callbridge.domain.dialer.pacing.predictive import PredictivePacer, PredictiveSettings
-from callbridge.domain.dialer.pacing.progressive import agentless, power, preview, progressive
+from callbridge.domain.dialer.pacing.progressive import agentless, power, progressive
 from callbridge.domain.dialer.pacing.state import PacingState
-from callbridge.domain.errors import CallbridgeError
-from callbridge.domain.ids import DispositionCode, InteractionId, QueueId
+from callbridge.domain.errors import CallbridgeError, InvalidState
+from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.ports import CampaignCall, CampaignStore, IdFactory, StoredCampaign, StoredEvent
+from callbridge.services.picks import Picker
+from callbridge.services.previews import PreviewDesk
 from callbridge.services.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -78,6 +82,13 @@ class CallPlacer(Protocol):
         connection as they happen."""
         ...
 
+    async def place_preview_call(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress | None = None
+    ) -> CallResult:
+        """A preview call: `agent_id`'s phone first, then the number, bridged on the answer;
+        `agent_unreached` in the result when the number was never dialled."""
+        ...
+
 
 class DncWriter(Protocol):
     """Where a number that asked not to be called goes: the internal do-not-call list."""
@@ -99,6 +110,7 @@ class ActiveCall:
     dialled_at: float
     progress: DialProgress = field(default_factory=DialProgress)
     answer_seen: bool = False
+    agent_id: AgentId | None = None  # a preview call's agent, connected before the dial
 
 
 @dataclass(eq=False)
@@ -133,27 +145,56 @@ class Dialer:
         self.new_id = new_id or rt.new_id
         self.runs: dict[CampaignId, CampaignRun] = {}
         self.placeable = True
+        self.previews = PreviewDesk(self)
+        self._tg: anyio.abc.TaskGroup | None = None
 
     async def run(self) -> None:
         """Tick until cancelled; each placed call is a child task seen through to its end."""
         async with anyio.create_task_group() as tg:
-            while True:
-                try:
-                    for call in self.tick():
-                        tg.start_soon(self._call, call)
-                except Exception:  # a bad tick (the store away) must not stop the dialer
-                    log.exception("dialer.tick_failed")
-                await anyio.sleep(self.tick_s)
+            self._tg = tg
+            try:
+                while True:
+                    try:
+                        for call in self.tick():
+                            tg.start_soon(self.see_through, call)
+                    except Exception:  # a bad tick (the store away) must not stop the dialer
+                        log.exception("dialer.tick_failed")
+                    await anyio.sleep(self.tick_s)
+            finally:
+                self._tg = None
 
-    async def _call(self, call: ActiveCall) -> None:
+    def call_preview(self, agent_id: AgentId) -> ActiveCall:
+        """The agent pressed Call: their preview's call is placed now (by the running loop)."""
+        if self._tg is None:
+            raise InvalidState("the dialer is not running", field="dialer")
+        call = self.previews.call(agent_id)
+        self._tg.start_soon(self.see_through, call)
+        return call
+
+    async def see_through(self, call: ActiveCall) -> None:
+        """Place the call, wait for it to end (and for its agent's wrap-up), store it."""
         try:
-            result = await self.placer.place_campaign_call(call.placed, call.progress)
+            if call.agent_id is not None:
+                result = await self.placer.place_preview_call(
+                    call.placed, call.agent_id, call.progress
+                )
+            else:
+                result = await self.placer.place_campaign_call(call.placed, call.progress)
         except Exception:
             log.exception("dialer.call_failed", call_id=call.placed.call_id)
             result = CallResult(DialOutcome.FAILED, call.dialled_at, self.clock.now())
+        if result.agent_unreached:  # the number was never dialled: the record goes back
+            run = self.runs.get(call.placed.campaign_id)
+            if run is not None:
+                run.active.pop(call.placed.call_id, None)
+            log.info("dialer.preview_unreached", record_id=call.placed.record_id)
+            return
         code, wrapped_at = None, None
         if result.connected_at is not None and result.interaction_id is not None:
             code, wrapped_at = await self._wrap_up(result.interaction_id)
+        if call.agent_id is not None:  # a preview call: the agent disposes it on the desktop
+            connected = result.connected_at is not None
+            code = await self.previews.disposition(call, connected, WRAP_WAIT_S) or code
         try:
             self.finish(call, result, code, wrapped_at)
         except Exception:
@@ -182,6 +223,7 @@ class Dialer:
             return placed
         self.placeable = True
         running = {s.campaign.campaign_id: s for s in self.store.campaigns() if s.status.dialling}
+        self.previews.withdraw_gone(set(running))
         for cid in [c for c, run in self.runs.items() if c not in running and not run.active]:
             del self.runs[cid]  # paused or stopped, and its last calls are over
         for cid, stored in running.items():
@@ -235,38 +277,35 @@ class Dialer:
         campaign, now = run.campaign, self.clock.now()
         window = self._window(stored, now)
         self._observe_answers(run)
-        state = self._state(run, now)
+        state = self.state(run, now)
+        if campaign.mode is DialMode.PREVIEW:
+            return self.previews.pace(run, stored, state)
         decision = self._decide(run, state, window)
-        self._log_decision(run, decision)
+        self.log_decision(run, decision)
         if decision.dial == 0:
             return []  # the list is read only to dial from it (completion is noticed then)
+        picker = self.picker(run, stored)
+        placed: list[ActiveCall] = []
+        while len(placed) < decision.dial and (pick := picker.next()) is not None:
+            placed.append(self.place(run, pick[0], pick[1], now))
+        return placed
+
+    def picker(
+        self, run: CampaignRun, stored: StoredCampaign, exclude: set[RecordId] | None = None
+    ) -> Picker:
+        """The campaign's next records to dial, one by one (`exclude`: held elsewhere)."""
+        campaign = run.campaign
         records = [r for lst in campaign.lists for r in self.store.records(lst.list_id)]
         progress = self.store.progress(campaign.campaign_id)
-        busy = {c.placed.record_id for c in run.active.values()}
+        busy = {c.placed.record_id for c in run.active.values()} | (exclude or set())
         busy_numbers = {c.placed.number for r in self.runs.values() for c in r.active.values()}
+        busy_numbers |= self.previews.numbers()
         mine = {rid: replace(progress.get(rid, RecordProgress()), done=True) for rid in busy} | {
             rid: p for rid, p in progress.items() if rid not in busy
         }
         histories = self.store.histories(sorted({n for r in records for n in r.phones}))
         dnc = self.store.dnc_book(campaign.campaign_id)
-        placed: list[ActiveCall] = []
-        while len(placed) < decision.dial:
-            pick = next_dial(campaign, records, mine, histories, dnc, to_datetime(now))
-            if pick.halt:
-                log.error(
-                    "dialer.halted", campaign_id=campaign.campaign_id, why=list(pick.skipped[-1:])
-                )
-                break
-            if pick.record is None or pick.number is None:
-                self._maybe_complete(run, stored, records, progress)
-                break
-            rid = pick.record.record_id
-            mine[rid] = replace(mine.get(rid, RecordProgress()), done=True)
-            if pick.number in busy_numbers:
-                continue  # that number is being called already (by another record or campaign)
-            busy_numbers.add(pick.number)
-            placed.append(self._place(run, pick.record, pick.number, now))
-        return placed
+        return Picker(self, run, stored, records, progress, mine, histories, dnc, busy_numbers)
 
     def _observe_answers(self, run: CampaignRun) -> None:
         """Teach the pacer each answer as soon as it is seen (waiting for the end of the call
@@ -278,7 +317,8 @@ class Dialer:
                 if run.pacer is not None:
                     run.pacer.observe_attempt(True, max(0.0, answered - call.dialled_at))
 
-    def _state(self, run: CampaignRun, now: float) -> PacingState:
+    def state(self, run: CampaignRun, now: float) -> PacingState:
+        """The campaign's pacing state from the live center and its calls up."""
         center = self.rt.center
         team = campaign_agents(run.campaign, center.agents.values())
         served: set[QueueId] = set()
@@ -306,15 +346,13 @@ class Dialer:
             return progressive(state)
         if mode is DialMode.POWER:
             return power(state, campaign.power)
-        if mode is DialMode.PREVIEW:
-            return preview(state)
         settings = campaign.agentless
         assert settings is not None  # the campaign checks it has them
         queue = settings.transfer_queue
         exists = queue is None or queue in self.rt.center.index.queues
         return agentless(state, settings, len(run.active), queue_exists=exists)
 
-    def _log_decision(self, run: CampaignRun, decision: PacingDecision) -> None:
+    def log_decision(self, run: CampaignRun, decision: PacingDecision) -> None:
         """Store decisions that dial, and the others when their reason or inputs change (a
         decision every tick of an idle campaign would bury the ones that matter)."""
         key = (decision.reason, decision.inputs)
@@ -322,9 +360,15 @@ class Dialer:
             run.logged = key
             self.store.record_decision(run.campaign.campaign_id, decision)
 
-    def _place(
-        self, run: CampaignRun, record: DialingRecord, number: str, now: float
+    def place(
+        self,
+        run: CampaignRun,
+        record: DialingRecord,
+        number: str,
+        now: float,
+        agent_id: AgentId | None = None,
     ) -> ActiveCall:
+        """A call of `record` to `number`, up from now (`agent_id`: a preview's agent)."""
         campaign = run.campaign
         placed = PlacedCall(
             call_id=self.new_id(),
@@ -341,7 +385,7 @@ class Dialer:
             agentless=campaign.agentless,
             amd=self._amd_plan(campaign),
         )
-        call = ActiveCall(placed, now)
+        call = ActiveCall(placed, now, agent_id=agent_id)
         run.active[placed.call_id] = call
         log.info("dialer.dial", campaign_id=campaign.campaign_id, record_id=record.record_id)
         return call
@@ -357,7 +401,7 @@ class Dialer:
             grace_from_greeting=campaign.profile.grace_from_greeting,
         )
 
-    def _maybe_complete(
+    def maybe_complete(
         self,
         run: CampaignRun,
         stored: StoredCampaign,
@@ -365,7 +409,9 @@ class Dialer:
         progress: dict[RecordId, RecordProgress],
     ) -> None:
         """COMPLETED once every record is done and no call is still up."""
-        if run.active or not all(progress.get(r.record_id, RecordProgress()).done for r in records):
+        if run.active or self.previews.holds(run.campaign.campaign_id):
+            return
+        if not all(progress.get(r.record_id, RecordProgress()).done for r in records):
             return
         current = self.store.campaign(stored.campaign.campaign_id) or stored
         if current.status.state is not CampaignState.RUNNING:

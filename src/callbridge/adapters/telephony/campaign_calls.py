@@ -13,6 +13,12 @@ its message from the answer on. With answering-machine detection on, the answere
 listened to first (`MachineDetection`): a machine is hung up on or left the message; a person
 (or an unknown) is offered to an agent within the grace, counted from their completed greeting
 where the profile says so (US), else from the answer.
+
+A preview call (`place_preview_call`) goes the other way round, as click-to-dial does: it has
+its agent before it is dialled. The outbound interaction is offered to that agent and
+accepted at once (routing trigger `campaign`), the agent's phone rings first, then the number
+with the campaign's caller ID and ring timeout; the two are bridged when the person answers.
+Nobody answers to silence, so a preview call is never abandoned.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from callbridge.adapters.telephony.legs import VoiceCall, aim
 from callbridge.adapters.telephony.machine_detection import MachineDetection
 from callbridge.adapters.telephony.media.session import RtpSession
 from callbridge.adapters.telephony.media.speech import SpeechFailed
+from callbridge.adapters.telephony.outbound import DialPlan
 from callbridge.adapters.telephony.sip import (
     CallCancelled,
     CallEnded,
@@ -74,6 +81,63 @@ class CampaignCalls(MachineDetection):
             return await self._place(placed, progress)
         finally:
             progress.ended = True
+
+    async def place_preview_call(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress | None = None
+    ) -> CallResult:
+        """The previewing agent's phone first, then `placed.number`, bridged when answered;
+        seen through to the end. `agent_unreached` when the customer was never dialled (the
+        agent's phone did not answer, or the agent could no longer take the call)."""
+        progress = progress or DialProgress()
+        try:
+            return await self._place_preview(placed, agent_id, progress)
+        finally:
+            progress.ended = True
+
+    async def _place_preview(
+        self, placed: PlacedCall, agent_id: AgentId, progress: DialProgress
+    ) -> CallResult:
+        clock = self.rt.clock
+        dialled = clock.now()
+        iid = InteractionId(self.new_id())
+        attached = {"campaign_id": placed.campaign_id, "record_id": placed.record_id}
+        rule = f"preview of campaign {placed.campaign_id}"
+        try:
+            svc.do_outbound_answered(self.rt, iid, placed.number, placed.caller_id, attached)
+            svc.do_offer_answered(self.rt, iid, agent_id, rule)
+            svc.do_accept(self.rt, iid, agent_id)
+        except CallbridgeError as exc:
+            log.info("dialer.preview_refused", agent_id=agent_id, error=exc.message)
+            ix = self.rt.center.interactions.get(iid)
+            if ix is not None and ix.is_open:
+                with contextlib.suppress(CallbridgeError):
+                    svc.do_end(self.rt, iid, "system")
+            now = clock.now()
+            return CallResult(DialOutcome.FAILED, dialled, now, agent_unreached=True)
+        plan = DialPlan(placed.caller_id, placed.ring_timeout_s)
+        await self._dial_out(iid, agent_id, plan=plan)
+        ended = clock.now()
+        if plan.failed_leg != "customer" and plan.answered_at is None:  # never dialled out
+            return CallResult(
+                DialOutcome.FAILED, dialled, ended, interaction_id=iid, agent_unreached=True
+            )
+        if plan.failed_leg == "customer":  # busy, no answer, failed (or answered, no audio)
+            outcome = DialOutcome.FAILED
+            if plan.answered_at is None:
+                outcome = outcome_of_status(plan.status)
+            return CallResult(
+                outcome, dialled, ended, plan.status, plan.answered_at, interaction_id=iid
+            )
+        progress.answered_at = progress.connected_at = plan.answered_at
+        return CallResult(
+            DialOutcome.ANSWERED,
+            dialled,
+            ended,
+            answered_at=plan.answered_at,
+            connected_at=plan.answered_at,
+            agent_id=agent_id,
+            interaction_id=iid,
+        )
 
     async def _place(self, placed: PlacedCall, progress: DialProgress) -> CallResult:
         clock = self.rt.clock

@@ -4,6 +4,7 @@ outside number."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -39,17 +40,36 @@ from callbridge.adapters.telephony.switchboard import Switchboard
 log = structlog.get_logger(__name__)
 
 
+@dataclass(slots=True)
+class DialPlan:
+    """How a call out is placed and what came of it: the caller ID and ring timeout (None: the
+    trunk's), then, as it happens, which leg failed with what status, and when the customer
+    answered (a preview call reads these to store its outcome)."""
+
+    caller_id: str | None = None
+    ring_timeout_s: float | None = None
+    failed_leg: str | None = None
+    status: int | None = None
+    answered_at: float | None = None
+
+
 class Outbound(Switchboard):
     async def _dial_out(
-        self, iid: InteractionId, agent_id: AgentId, callback: str | None = None
+        self,
+        iid: InteractionId,
+        agent_id: AgentId,
+        callback: str | None = None,
+        plan: DialPlan | None = None,
     ) -> None:
         """Click-to-dial: the agent's phone rings first; once it answers, the customer is
         called through the trunk; once they answer, the two are bridged.
 
         A callback (`callback`: the number to call) goes the same way, except that ringing
         the agent's phone is an offer: answering accepts it, and a phone that does not
-        answer puts the callback back in its place in line.
+        answer puts the callback back in its place in line. A campaign's preview call passes
+        its `plan` (its caller ID and ring timeout) and reads the outcome from it.
         """
+        plan = plan or DialPlan()
         ix = self.rt.center.interactions.get(iid)
         if ix is None or ix.channel is not Channel.VOICE or iid in self.dialing:
             return
@@ -59,6 +79,7 @@ class Outbound(Switchboard):
             why = "no trunk for outbound calls" if trunk is None else "the agent has no phone"
             log.info("voice.cannot_dial", interaction_id=iid, why=why)
             self._progress(iid, "agent" if trunk else "customer", "failed")
+            plan.failed_leg = "customer" if binding is not None else "agent"
             self._give_up(iid, agent_id, callback is not None and binding is None)
             return
         self.dialing.add(iid)
@@ -81,7 +102,7 @@ class Outbound(Switchboard):
             if callback is not None:  # answering the phone takes the offered callback
                 svc.do_accept(self.rt, iid, agent_id)
             customer_media = await self.media.open_session()
-            caller_id = trunk.caller_id or ix.from_address
+            caller_id = plan.caller_id or trunk.caller_id or ix.from_address
             outgoing = await self.endpoint.invite(
                 f"sip:{number}@{trunk.target.host}",
                 sdp.offer(self.media.host, customer_media.local_port),
@@ -92,11 +113,12 @@ class Outbound(Switchboard):
                 on_provisional=self._on_ringing(iid, "customer"),
             )
             try:
-                with anyio.fail_after(trunk.ring_timeout_s):
+                with anyio.fail_after(plan.ring_timeout_s or trunk.ring_timeout_s):
                     customer = await outgoing.wait_answer()
             except TimeoutError:
                 await outgoing.cancel()
                 raise DialFailed(408, "no answer") from None
+            plan.answered_at = self.rt.clock.now()
             self._progress(iid, "customer", "answered", 200)
             if customer.remote_sdp is None or not aim(customer_media, customer.remote_sdp):
                 await customer.bye()
@@ -104,6 +126,7 @@ class Outbound(Switchboard):
         except (CallFailed, DialFailed, CallCancelled, CallEnded, OSError, CallbridgeError) as exc:
             status = exc.status if isinstance(exc, CallFailed | DialFailed) else None
             leg = "customer" if agent.dialog is not None else "agent"
+            plan.failed_leg, plan.status = leg, status
             self._progress(iid, leg, progress_stage(status), status)
             log.info("voice.dial_failed", interaction_id=iid, leg=leg, status=status)
             if customer_media is not None:

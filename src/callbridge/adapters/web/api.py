@@ -27,6 +27,7 @@ from callbridge.adapters.web import (
     integration,
     interactions,
     lists,
+    previews,
     privacy,
     queues,
     recordings,
@@ -99,7 +100,7 @@ def create_api(
     errors.install(app)
     routers = (health, account_routes, agents, queues, interactions, stream, integration, lists)
     more = (privacy, audit, webhooks, crm, reports, recordings, calls, campaigns, chat, flows)
-    hours_routes = (hours,)
+    hours_routes = (hours, previews)
     last = (pages,)
     for module in (*routers, *more, *hours_routes, *last):
         app.include_router(module.router)

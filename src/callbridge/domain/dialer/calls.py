@@ -100,7 +100,9 @@ class CallResult:
     `message_s` how long the abandon (or agentless) message played; `opted_out` when the
     opt-out key was pressed during it; `agentless` for a call of an agentless campaign, and
     `transferred` when its person pressed the transfer key and was queued; `amd` the
-    detector's verdict when it listened (`machine` when it heard one: not a live answer)."""
+    detector's verdict when it listened (`machine` when it heard one: not a live answer).
+    `agent_unreached`: a preview call whose agent's phone did not answer (or who could no
+    longer take it), so the number was never dialled: no attempt to store."""
 
     outcome: DialOutcome
     dialled_at: float
@@ -118,6 +120,7 @@ class CallResult:
     transferred: bool = False
     amd: AmdResult | None = None
     machine: bool = False
+    agent_unreached: bool = False
 
     @property
     def live(self) -> bool:

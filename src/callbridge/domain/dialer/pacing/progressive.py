@@ -40,7 +40,8 @@ def power(state: PacingState, settings: PowerSettings) -> PacingDecision:
 
 
 def preview(state: PacingState) -> PacingDecision:
-    """Preview never dials by itself: each call is the agent's request."""
+    """Preview never dials by itself: each call is the agent's request (the live dialer offers
+    records to agents instead: domain/dialer/preview.py)."""
     return PacingDecision(
         state.now,
         DialMode.PREVIEW,

@@ -552,6 +552,99 @@ byId("dial-search").addEventListener("submit", (event) => {
   });
 });
 
+// --- preview campaigns: the record offered to me, Call and Skip --------------------------------
+
+const PREVIEW_POLL_MS = 1500;
+let previewKey = null; // what the preview panel shows, to redraw only when it changes
+const crmMatches = new Map(); // number -> CRM matches (or an error text)
+
+async function pollPreview() {
+  const shown = await api("GET", `${agentUrl}/preview`).catch(() => null);
+  if (shown) renderPreview(shown);
+  setTimeout(pollPreview, PREVIEW_POLL_MS);
+}
+
+function renderPreview({ preview, last_call: last }) {
+  const key = JSON.stringify([preview?.record_id, preview?.campaign_id, last?.record?.record_id, last?.disposition]);
+  byId("preview").hidden = !preview && !last;
+  if (key === previewKey) return;
+  previewKey = key;
+  byId("preview-body").replaceChildren(...(preview ? previewCard(preview) : []));
+  byId("preview-last").replaceChildren(...(last ? lastCallForm(last) : []));
+}
+
+function previewCard(p) {
+  const error = byId("preview-error");
+  const pairs = [
+    ["Campaign", p.campaign_name],
+    ["Name", p.name || "(no name)"],
+    ["Number", p.number],
+    ...(p.phones.length > 1 ? [["Other numbers", p.phones.filter((n) => n !== p.number).join(", ")]] : []),
+    ...(p.time_zone ? [["Time zone", p.time_zone]] : []),
+    ...(p.state ? [["State", p.state]] : []),
+  ];
+  const deadline = p.deadline ? Date.parse(p.deadline) / 1000 : null;
+  const reason = h("input", { id: "preview-reason", name: "reason", maxlength: "200", autocomplete: "off" });
+  const dnc = h("input", { id: "preview-dnc", name: "do_not_call", type: "checkbox" });
+  const crm = h("div", { class: "pop", role: "region", "aria-label": "CRM record" }, h("p", { class: "quiet" }, "Looking up the CRM…"));
+  showCrmMatches(crm, p.number);
+  return [
+    h("dl", { class: "pairs", "aria-label": "Record to call" }, ...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    deadline
+      ? h("p", {}, "Called automatically in ", h("span", { class: "timer", "data-deadline": String(deadline) }), ".")
+      : h("p", { class: "quiet" }, "Called when you press Call."),
+    crm,
+    h("div", { class: "actions" },
+      h("button", { type: "button", id: "preview-call", class: "primary", "aria-keyshortcuts": "Alt+Shift+C",
+        onclick: () => act(error, () => api("POST", `${agentUrl}/preview/call`).then(() => api("GET", `${agentUrl}/preview`)).then(renderPreview)) },
+      `Call ${p.name || p.number}`),
+      h("button", { type: "button", id: "preview-skip", "aria-keyshortcuts": "Alt+Shift+K",
+        onclick: () => act(error, () => api("POST", `${agentUrl}/preview/skip`, { reason: reason.value.trim(), do_not_call: dnc.checked }).then(() => api("GET", `${agentUrl}/preview`)).then(renderPreview)) },
+      "Skip"),
+    ),
+    h("div", { class: "field" }, h("label", { for: "preview-reason" }, "Skip reason (optional)"), reason),
+    h("div", { class: "field inline" }, dnc, h("label", { for: "preview-dnc" }, "They asked not to be called: add to do-not-call when skipping")),
+  ];
+}
+
+async function showCrmMatches(box, number) {
+  if (!crmMatches.has(number)) {
+    const found = await api("GET", `/crm/lookup?phone=${encodeURIComponent(number)}`).catch((e) => e.message || "no CRM connected");
+    crmMatches.set(number, found);
+  }
+  const found = crmMatches.get(number);
+  if (typeof found === "string") {
+    box.replaceChildren(h("p", { class: "quiet" }, `No CRM record: ${found}.`));
+  } else if (!found.length) {
+    box.replaceChildren(h("p", { class: "quiet" }, "No CRM record for this number."));
+  } else {
+    box.replaceChildren(
+      h("h4", {}, "In the CRM"),
+      h("ul", { class: "results" }, ...found.map((m) => h("li", {}, `${m.name} (${m.type})${m.account_name ? `, ${m.account_name}` : ""}`))),
+    );
+  }
+}
+
+function lastCallForm(last) {
+  const r = last.record;
+  const select = h("select", { id: "preview-disposition", name: "disposition" },
+    h("option", { value: "" }, "Choose…"),
+    ...last.dispositions.map((d) => h("option", { value: d.code, selected: d.code === last.disposition }, d.label)));
+  const error = byId("preview-error");
+  const form = h("form", { class: "field inline", "aria-label": "Disposition of the last campaign call" },
+    h("label", { for: "preview-disposition" }, `Disposition for ${r.name || r.number}`),
+    select,
+    h("button", { type: "submit" }, "Set disposition"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!select.value) return;
+    act(error, async () => renderPreview(await api("POST", `${agentUrl}/preview/disposition`, { disposition: select.value }).then(() => api("GET", `${agentUrl}/preview`))));
+  });
+  return [form];
+}
+
+pollPreview();
+
 // --- time and keys -----------------------------------------------------------------------------
 
 function tick() {
@@ -572,6 +665,8 @@ document.addEventListener("keydown", (event) => {
   let target = null;
   if (event.code === "KeyY") target = byId("go-ready");
   else if (event.code === "KeyN") target = byId("go-not-ready");
+  else if (event.code === "KeyC") target = byId("preview-call");
+  else if (event.code === "KeyK") target = byId("preview-skip");
   else if (SHORTCUTS[event.code]) target = byId("work").querySelector(`[data-action="${SHORTCUTS[event.code]}"]`);
   if (target && !target.disabled) {
     event.preventDefault();
