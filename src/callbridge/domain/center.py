@@ -47,6 +47,7 @@ from callbridge.domain.events import (
     WaitAnnounced,
     WrapUpStarted,
 )
+from callbridge.domain.frozen import constructor
 from callbridge.domain.ids import (
     AgentId,
     DispositionCode,
@@ -79,6 +80,13 @@ _COMPLETED, _ABANDONED = EndReason.COMPLETED, EndReason.ABANDONED
 _CHANNEL_VALUES = {c: c.value for c in Channel}
 _DIRECTION_VALUES = {d: d.value for d in Direction}
 _REASON_VALUES = {r: r.value for r in EndReason}
+# The events of every call, built by plain functions rather than by calling their classes
+# (see frozen.constructor): the same values, in about a third of the time.
+_created = constructor(InteractionCreated)
+_connected = constructor(InteractionConnected)
+_ended = constructor(InteractionEnded)
+_wrap_up_started = constructor(WrapUpStarted)
+_wrapped_up = constructor(InteractionWrappedUp)
 
 
 class ContactCenter(Roster):
@@ -110,7 +118,7 @@ class ContactCenter(Roster):
         )
         self.interactions[ix.id] = ix
         return [
-            InteractionCreated(
+            _created(
                 at=now,
                 interaction_id=ix.id,
                 channel=_CHANNEL_VALUES[channel],
@@ -334,7 +342,7 @@ class ContactCenter(Roster):
         if ix.answered_at is None:
             ix.answered_at = now
         agent.work[ix.id].phase = _BUSY
-        return [InteractionConnected(at=now, interaction_id=ix.id, agent_id=agent_id)]
+        return [_connected(at=now, interaction_id=ix.id, agent_id=agent_id)]
 
     def reject(self, interaction_id: InteractionId, agent_id: AgentId, now: float) -> list[Event]:
         ix = self._offered_to(interaction_id, agent_id)
@@ -537,7 +545,7 @@ class ContactCenter(Roster):
         ix.state, ix.version = _ENDED, ix.version + 1
         ix.ended_at, ix.end_reason = now, reason
         events.append(
-            InteractionEnded(
+            _ended(
                 at=now,
                 interaction_id=ix.id,
                 by=by,
@@ -560,13 +568,13 @@ class ContactCenter(Roster):
         policy = queue.wrap_up if queue is not None else NO_QUEUE_WRAP_UP
         if not (policy.duration_s or policy.disposition_required or policy.notes_required):
             events.append(
-                WrapUpStarted(at=now, interaction_id=ix.id, agent_id=agent.id, deadline=now)
+                _wrap_up_started(at=now, interaction_id=ix.id, agent_id=agent.id, deadline=now)
             )
             self._finish_wrap_up(ix, agent, None, None, True, now, events)
             return
         ix.wrap_up_deadline = now + policy.duration_s if policy.duration_s else None
         events.append(
-            WrapUpStarted(
+            _wrap_up_started(
                 at=now, interaction_id=ix.id, agent_id=agent.id, deadline=ix.wrap_up_deadline
             )
         )
@@ -613,7 +621,7 @@ class ContactCenter(Roster):
         ix.state, ix.version = _WRAPPED_UP, ix.version + 1
         ix.disposition, ix.notes, ix.agent_id, ix.wrap_up_deadline = disposition, notes, None, None
         events.append(
-            InteractionWrappedUp(
+            _wrapped_up(
                 at=now,
                 interaction_id=ix.id,
                 agent_id=agent.id,

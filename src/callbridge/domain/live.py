@@ -7,6 +7,7 @@ interaction is always in exactly one place and the index always knows who is fre
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from callbridge.domain.events import (
     InteractionOffered,
     InteractionQueued,
 )
+from callbridge.domain.frozen import constructor
 from callbridge.domain.ids import AgentId, DispositionCode, InteractionId, QueueId
 from callbridge.domain.interactions import TRANSITIONS, Interaction
 from callbridge.domain.interactions import InteractionState as S
@@ -34,6 +36,10 @@ NO_QUEUE_WRAP_UP = WrapUpPolicy(duration_s=0.0)
 _QUEUED, _OFFERED, _ENDED = S.QUEUED, S.OFFERED, S.ENDED
 _RESERVED = WorkPhase.RESERVED
 _OFFER_TIMEOUT, _WRAP_UP_END = TimerKind.OFFER_TIMEOUT, TimerKind.WRAP_UP_END
+# The events of every call, built by plain functions rather than by calling their classes
+# (see frozen.constructor): the same values, in about a third of the time.
+_queued = constructor(InteractionQueued)
+_offered = constructor(InteractionOffered)
 
 
 def when_waited(entered: float, wait: float) -> float:
@@ -104,17 +110,21 @@ class LiveState:
     def next_deadline(self) -> float | None:
         """The next deadline that can still matter. Timers made void since they were set (an
         offer accepted, a wrap-up finished, a wait ended) are dropped rather than woken for."""
-        return self.timers.next_live(self._timer_live)
-
-    def _timer_live(self, kind: TimerKind, interaction_id: InteractionId, token: int) -> bool:
-        ix = self.interactions.get(interaction_id)
-        if ix is None:
-            return False
-        if kind is _OFFER_TIMEOUT:
-            return ix.state is _OFFERED and ix.version == token
-        if kind is _WRAP_UP_END:
-            return ix.state is _ENDED and ix.version == token
-        return ix.state is _QUEUED and ix.seq == token
+        heap, interactions = self.timers.heap, self.interactions
+        while heap:
+            at, _, kind, interaction_id, token = heap[0]
+            ix = interactions.get(interaction_id)
+            if ix is not None:
+                if kind is _OFFER_TIMEOUT:
+                    if ix.state is _OFFERED and ix.version == token:
+                        return at
+                elif kind is _WRAP_UP_END:
+                    if ix.state is _ENDED and ix.version == token:
+                        return at
+                elif ix.state is _QUEUED and ix.seq == token:
+                    return at
+            heapq.heappop(heap)
+        return None
 
     def _set_presence(
         self, agent: Agent, presence: Presence, reason: str | None, now: float
@@ -143,7 +153,7 @@ class LiveState:
         if now > self._last_entry_at:
             self._last_entry_at = now
         events.append(
-            InteractionQueued(
+            _queued(
                 at=now,
                 interaction_id=ix.id,
                 queue_id=queue.id,
@@ -220,7 +230,7 @@ class LiveState:
         self.index.sync_availability(agent)
         self.timers.add(ix.offer_deadline, _OFFER_TIMEOUT, ix.id, ix.version)
         events.append(
-            InteractionOffered(
+            _offered(
                 at=now,
                 interaction_id=ix.id,
                 agent_id=agent.id,

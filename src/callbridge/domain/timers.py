@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -27,36 +26,31 @@ class Timer:
     token: int
 
 
+TimerEntry = tuple[float, int, TimerKind, InteractionId, int]  # (at, seq, kind, id, token)
+
+
 class Timers:
     """A heap of timers. Stale timers are not removed; the center checks each one it pops."""
 
     def __init__(self) -> None:
-        # plain tuples: they compare in C, where ordered dataclasses compare in Python
-        self._heap: list[tuple[float, int, TimerKind, InteractionId, int]] = []
+        # Plain tuples: they compare in C, where ordered dataclasses compare in Python. Its
+        # first entry is the next timer, void or not. The center drops void ones from the front
+        # (`LiveState.next_deadline`); anyone else only reads it. It is read, not asked through
+        # a method, because the simulator looks at it for every event.
+        self.heap: list[TimerEntry] = []
         self._seq = 0
 
     def add(self, at: float, kind: TimerKind, interaction_id: InteractionId, token: int) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, kind, interaction_id, token))
+        heapq.heappush(self.heap, (at, self._seq, kind, interaction_id, token))
 
     def pop_due(self, now: float) -> Timer | None:
-        if self._heap and self._heap[0][0] <= now:
-            return Timer(*heapq.heappop(self._heap))
+        if self.heap and self.heap[0][0] <= now:
+            return Timer(*heapq.heappop(self.heap))
         return None
 
     def next_at(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
-
-    def next_live(self, live: Callable[[TimerKind, InteractionId, int], bool]) -> float | None:
-        """When the first timer falls due that `live(kind, interaction, token)` says can still
-        matter; void ones in front of it are dropped on the way."""
-        heap = self._heap
-        while heap:
-            at, _, kind, interaction_id, token = heap[0]
-            if live(kind, interaction_id, token):
-                return at
-            heapq.heappop(heap)
-        return None
+        return self.heap[0][0] if self.heap else None
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.heap)

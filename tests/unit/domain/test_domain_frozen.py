@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from callbridge.domain.events import EVENT_TYPES, InteractionCreated, InteractionQueued
-from callbridge.domain.frozen import quick_init
+from callbridge.domain.frozen import constructor, quick_init
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 from callbridge.domain.routing.explanation import AgentCandidate, RoutingDecision, Trigger
 
@@ -104,3 +104,40 @@ def test_only_frozen_slotted_dataclasses_without_post_init() -> None:
     for cls in (Mutable, NoSlots, Checked):
         with pytest.raises(TypeError):
             quick_init(cls)
+
+
+def test_a_constructor_builds_the_value_the_class_builds() -> None:
+    build = constructor(_Quick)
+    assert build(1) == _Quick(1) and type(build(1)) is _Quick
+    assert build(4, "y", [5], d=2.0) == _Quick(4, "y", [5], d=2.0)
+    assert build(1).c is not build(1).c  # each its own default
+    params = inspect.signature(build).parameters
+    assert [(p.name, p.kind) for p in params.values()] == [
+        (p.name, p.kind) for p in inspect.signature(_Quick).parameters.values()
+    ]
+    assert (params["b"].default, params["d"].default) == ("b", 1.5)
+    with pytest.raises(TypeError):
+        build()  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        build(1).a = 2  # type: ignore[misc]
+    iid, queue = InteractionId("i"), QueueId("q")
+    event = constructor(InteractionQueued)(
+        at=1.0, interaction_id=iid, queue_id=queue, priority=0, seq=1, reason="arrival"
+    )
+    same = InteractionQueued(
+        at=1.0, interaction_id=iid, queue_id=queue, priority=0, seq=1, reason="arrival"
+    )
+    assert type(event) is InteractionQueued and event == same and hash(event) == hash(same)
+    assert repr(event) == repr(same)
+    with pytest.raises(TypeError):
+        constructor(dataclasses.make_dataclass("Mutable", ["a"], slots=True))
+
+
+def test_a_subclass_that_inherits_the_quick_init_is_built_as_itself() -> None:
+    class Sub(_Quick):
+        __slots__ = ()
+
+    sub = Sub(1, "x")
+    assert type(sub) is Sub and (sub.a, sub.b, sub.c, sub.d) == (1, "x", [], 1.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sub.a = 2  # type: ignore[misc]

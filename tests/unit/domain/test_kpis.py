@@ -25,7 +25,7 @@ from callbridge.domain.events import (
     WrapUpStarted,
 )
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
-from callbridge.domain.reporting.kpis import ALL_QUEUES, KpiCollector, KpiReport, Kpis
+from callbridge.domain.reporting.kpis import ALL_QUEUES, KpiCollector, KpiReport, Kpis, Tally
 from callbridge.domain.routing.explanation import RoutingDecision, Trigger
 
 SUPPORT = QueueId("support")
@@ -434,3 +434,11 @@ def test_observe_logged_gives_the_same_report_as_observe() -> None:
     k = overall(report)
     assert (k.offered, k.answered, k.abandoned, k.open) == (2, 1, 1, 1)
     assert [r.start for r in report.intervals if r.queue_id == SUPPORT] == [0, 900]
+
+
+def test_adding_tallies_adds_every_field() -> None:
+    ones = Tally(**{f.name: 1 for f in dataclasses.fields(Tally)})
+    total = Tally()
+    total.add(ones)
+    total.add(ones)
+    assert dataclasses.astuple(total) == (2,) * len(dataclasses.fields(Tally))

@@ -29,6 +29,7 @@ IdleEntry = tuple[tuple[float, ...], int, AgentId]
 # queue's first level): their queues keep free agents in a heap in that order.
 ORDERED = frozenset({Strategy.MOST_SKILLED})
 _LONGEST_IDLE = Strategy.LONGEST_IDLE  # an Enum class attribute costs a Python call on 3.11
+_NO_LEVELS: dict[QueueId, int] = {}  # an agent in no queue (never changed)
 
 
 def order_key(queue: Queue, agent: Agent) -> tuple[float, ...]:
@@ -70,10 +71,15 @@ class RoutingIndex:
         # queue -> (priority, channel) -> sorted entries
         self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
         self.waiting_total = 0  # in every queue: a freed agent skips the search when none
+        # agent -> (queue, its pool, the agent's lowest level there, longest idle?) for each of
+        # its queues: what freeing or busying the agent touches (twice per call), worked out
+        # once after a change of queues or agents, which empties it, rather than every time
+        self._pools_of: dict[AgentId, list[tuple[QueueId, dict[AgentId, int], int, bool]]] = {}
 
     # --- queues ------------------------------------------------------------------------------
 
     def set_queue(self, queue: Queue) -> None:
+        self._pools_of.clear()
         if queue.id in self.queues:
             self._forget_queue_levels(queue.id)
             for levels in self.agent_levels.values():
@@ -138,6 +144,7 @@ class RoutingIndex:
         return heap
 
     def remove_queue(self, queue_id: QueueId) -> None:
+        self._pools_of.clear()
         self._forget_queue_levels(queue_id)
         del self.queues[queue_id]
         del self.available[queue_id]
@@ -182,6 +189,7 @@ class RoutingIndex:
 
     def set_agent(self, agent: Agent) -> None:
         """Add an agent, or take in changed skills or groups."""
+        self._pools_of.clear()
         self.remove_agent(agent.id)
         self._agents[agent.id] = agent
         for skill in agent.skills:
@@ -205,10 +213,11 @@ class RoutingIndex:
         self.sync_availability(agent)
 
     def remove_agent(self, agent_id: AgentId) -> None:
+        self._pools_of.clear()
         agent = self._agents.pop(agent_id, None)
         if agent is None:
             return
-        self._set_available(agent_id, False)
+        self._leave_pools(agent_id)
         for skill in agent.skills:
             self._agents_by_skill[skill].discard(agent_id)
         for group in agent.groups:
@@ -217,14 +226,51 @@ class RoutingIndex:
 
     def sync_availability(self, agent: Agent) -> None:
         """Call after anything that may change whether the agent can take work or its idle time."""
+        agent_id = agent.id
         available = agent.is_available()
-        if available != (agent.id in self._available_agents):
-            self._set_available(agent.id, available)
-        elif available and self._idle_key.get(agent.id) != agent.idle_since:
-            for queue_id, level in self.agent_levels.get(agent.id, {}).items():
-                if self.queues[queue_id].strategy is _LONGEST_IDLE:
-                    self._append_in_order(queue_id, agent, level)
-            self._push_idle(agent)
+        if available == (agent_id in self._available_agents):
+            if available and self._idle_key.get(agent_id) != agent.idle_since:
+                for queue_id, level in self.agent_levels.get(agent_id, _NO_LEVELS).items():
+                    if self.queues[queue_id].strategy is _LONGEST_IDLE:
+                        self._append_in_order(queue_id, agent, level)
+                self._push_idle(agent)
+        # Freed from work, or given work: each once per call, so the helpers are inline here.
+        elif available:
+            self._available_agents.add(agent_id)
+            pools = self._pools_of.get(agent_id) or self._pools(agent_id)
+            for queue_id, pool, level, longest_idle in pools:
+                pool[agent_id] = level
+                if not longest_idle:
+                    continue
+                # self._append_in_order(queue_id, agent, level): a freed agent is not in the pool
+                key = (agent.idle_since, agent.ordinal)
+                tail = self._pool_tail.get(queue_id)
+                if tail is not None and key < tail:
+                    self._unordered.add(queue_id)
+                else:
+                    self._pool_tail[queue_id] = key
+            if self.idle_order:
+                self._push_idle(agent)
+            else:  # self._push_idle(agent), where no queue keeps a heap
+                self._next_epoch += 1
+                self._epoch[agent_id] = self._next_epoch
+                self._idle_key[agent_id] = agent.idle_since
+        else:  # self._leave_pools(agent_id)
+            self._available_agents.discard(agent_id)
+            for _, pool, _, _ in self._pools_of.get(agent_id) or self._pools(agent_id):
+                pool.pop(agent_id, None)
+
+    def _pools(self, agent_id: AgentId) -> list[tuple[QueueId, dict[AgentId, int], int, bool]]:
+        pools = self._pools_of[agent_id] = [
+            (
+                queue_id,
+                self.available[queue_id],
+                level,
+                self.queues[queue_id].strategy is _LONGEST_IDLE,
+            )
+            for queue_id, level in self.agent_levels.get(agent_id, _NO_LEVELS).items()
+        ]
+        return pools
 
     def is_current(self, agent_id: AgentId, epoch: int) -> bool:
         return self._epoch.get(agent_id) == epoch
@@ -247,23 +293,11 @@ class RoutingIndex:
             else:
                 heapq.heappush(heap, entry)
 
-    def _set_available(self, agent_id: AgentId, available: bool) -> None:
-        if available == (agent_id in self._available_agents):
-            return
-        levels = self.agent_levels.get(agent_id, {})
-        if available:
-            self._available_agents.add(agent_id)
-            agent = self._agents[agent_id]
-            for queue_id, level in levels.items():
-                if self.queues[queue_id].strategy is _LONGEST_IDLE:
-                    self._append_in_order(queue_id, agent, level)
-                else:
-                    self.available[queue_id][agent_id] = level
-            self._push_idle(agent)
-        else:
-            self._available_agents.discard(agent_id)
-            for queue_id in levels:
-                self.available[queue_id].pop(agent_id, None)
+    def _leave_pools(self, agent_id: AgentId) -> None:
+        """The agent is no longer free: out of every queue's pool."""
+        self._available_agents.discard(agent_id)
+        for queue_id in self.agent_levels.get(agent_id, _NO_LEVELS):
+            self.available[queue_id].pop(agent_id, None)
 
     # --- waiting interactions ------------------------------------------------------------
 
