@@ -172,6 +172,7 @@ class ServerProcess:
         max_calls: int | None = None,
         max_call_rate: float | None = None,
         record: bool = False,
+        profile: str | None = None,
     ) -> None:
         work.mkdir(parents=True, exist_ok=True)
         argv = [
@@ -180,6 +181,8 @@ class ServerProcess:
             *(["--max-calls", str(max_calls)] if max_calls is not None else []),
             *(["--max-call-rate", str(max_call_rate)] if max_call_rate is not None else []),
             *(["--record"] if record else []),
+            *(["--profile", str(work / "server.prof")] if profile == "cprofile" else []),
+            *(["--sample", str(work / "server-samples.txt")] if profile == "sample" else []),
         ]  # fmt: skip
         self._children = children
         self._stderr_path = work / "server.stderr"

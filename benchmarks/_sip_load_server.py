@@ -26,8 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import gc
 import json
 import resource
+import signal
 import sys
 import time
 from collections import Counter
@@ -35,6 +38,7 @@ from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from dataclasses import fields as field_names
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -185,6 +189,71 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class GcTimer:
+    """Time spent in the garbage collector's passes, by generation (a `gc.callbacks` entry)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.passes = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._on_pass)
+
+    def _on_pass(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            generation = info["generation"]
+            self.seconds[generation] += time.perf_counter() - self._started
+            self.passes[generation] += 1
+
+    def snapshot(self) -> tuple[list[float], list[int]]:
+        return list(self.seconds), list(self.passes)
+
+
+class Sampler:
+    """Where the CPU goes, without cProfile's cost per function call (which inflates code made
+    of many small calls several times): every millisecond of CPU time (SIGPROF) the running
+    stack is sampled, each function counted once per sample (inclusive) and the innermost
+    one alone (exclusive)."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.inclusive: Counter[str] = Counter()
+        self.exclusive: Counter[str] = Counter()
+
+    def start(self) -> None:
+        signal.signal(signal.SIGPROF, self._sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+
+    def _sample(self, _signum: int, frame: FrameType | None) -> None:
+        self.samples += 1
+        seen: set[str] = set()
+        innermost = True
+        while frame is not None:
+            code = frame.f_code
+            name = f"{code.co_filename.rsplit('/site-packages/', 1)[-1]}:{code.co_name}"
+            if innermost:
+                self.exclusive[name] += 1
+                innermost = False
+            if name not in seen:
+                seen.add(name)
+                self.inclusive[name] += 1
+            frame = frame.f_back
+
+    def write(self, path: Path, top: int = 150) -> None:
+        def table(counts: Counter[str]) -> list[str]:
+            return [
+                f"{n / self.samples:7.1%} {n:7d}  {name}" for name, n in counts.most_common(top)
+            ]
+
+        lines = [f"{self.samples} samples of 1 ms of CPU time", "", "inclusive:"]
+        lines += [*table(self.inclusive), "", "exclusive:", *table(self.exclusive)]
+        path.write_text("\n".join(lines) + "\n")
+
+
 class Server:
     def __init__(self, app: App, voice: Voice, tg: asyncio.TaskGroup) -> None:
         self.app, self.voice, self._tg = app, voice, tg
@@ -194,6 +263,8 @@ class Server:
         self._created: dict[str, float] = {}
         self._created_span: tuple[float, float] | None = None  # first and last since `begin`
         self._window: tuple[float, float, dict[str, LegCounts], dict[str, int]] | None = None
+        self.gc = GcTimer()
+        self._gc_at_begin = self.gc.snapshot()
 
     async def count_events(self) -> None:
         """Tally the event log's kinds and time each call from created to connected, both
@@ -257,6 +328,7 @@ class Server:
         self.bridge_ms, self._created_span = [], None
         counts = media_counts(self.voice.gateway)
         self._window = (time.monotonic(), cpu_s(), counts, dict(self.events))
+        self._gc_at_begin = self.gc.snapshot()
         return {"calls": len(counts)}
 
     def end(self) -> dict[str, Any]:
@@ -269,9 +341,16 @@ class Server:
         # calls bridged during the window count from their start
         every = [c.minus(before[iid]) if iid in before else c for iid, c in after.items()]
         total = {name: sum(getattr(c, name) for c in both) for name in LEG_FIELDS}
+        (gc_s, gc_passes), (gc_s0, gc_passes0) = self.gc.snapshot(), self._gc_at_begin
         return {
             "window_s": window,
             "cpu_s": used,
+            # the garbage collector's share of cpu_s, and its passes by generation
+            "gc_s": sum(gc_s) - sum(gc_s0),
+            "gc_passes": [a - b for a, b in zip(gc_passes, gc_passes0, strict=True)],
+            "gc_ms_by_generation": [
+                round((a - b) * 1000.0, 2) for a, b in zip(gc_s, gc_s0, strict=True)
+            ],
             "lag": asdict(lag),
             "calls_at_begin": len(before),
             "calls_at_end": len(after),
@@ -295,6 +374,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 async def _serve(args: argparse.Namespace, work: Path) -> None:
     started = time.monotonic()
+    profiler = None if args.profile is None else cProfile.Profile()
+    sampler = None if args.sample is None else Sampler()
     app = build(settings_for(args, work))
     voice = app.voice
     assert voice is not None
@@ -309,6 +390,10 @@ async def _serve(args: argparse.Namespace, work: Path) -> None:
             server = Server(app, voice, tg)
             server.spawn(server.count_events())
             await asyncio.wait_for(voice.started.wait(), 30)
+            if profiler is not None:  # from ready on: the start-up is not what is measured
+                profiler.enable()
+            if sampler is not None:
+                sampler.start()
             _say(
                 {
                     "ready": True,
@@ -330,6 +415,12 @@ async def _serve(args: argparse.Namespace, work: Path) -> None:
                 _say(commands[line]())
             server.stop()
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        if sampler is not None:
+            sampler.stop()
+            sampler.write(Path(args.sample))
         app.close()
 
 
@@ -354,6 +445,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="record every call (WAV)")
     parser.add_argument("--loop", default="asyncio", choices=("asyncio", "uvloop"))
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--profile", help="cProfile statistics from ready on, to this file")
+    parser.add_argument("--sample", help="sampled CPU profile from ready on, to this text file")
     args = parser.parse_args()
     name = install_event_loop(prefer_uvloop=args.loop == "uvloop")
     if name != args.loop:

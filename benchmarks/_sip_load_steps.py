@@ -36,6 +36,7 @@ class Plan:
     overload_cps: float
     recording: tuple[int, ...]  # concurrency steps again, every call recorded
     agents: int
+    profile: str | None = None  # "cprofile" (server.prof) or "sample" (server-samples.txt)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Bench:
             agents=self.plan.agents,
             phone=("127.0.0.1", self.phones.port),
             core=self.server_core,
+            profile=self.plan.profile,
             **options,
         )
         say(f"server {name}: ready in {server.hello['setup_s']} s ({server.hello['event_loop']})")
@@ -317,6 +319,9 @@ def _setup_step(bench: Bench, server: ServerProcess, rate: int) -> dict[str, Any
         "bridge_ms_max": round(bridge["max"], 2),
         "sipp_answer_ms_mean": outcome.answer_ms,
         "cpu_ms_per_call": round(window["cpu_s"] * 1000.0 / calls, 3),
+        "gc_ms_per_call": round(window["gc_s"] * 1000.0 / calls, 3),
+        "gc_passes": window["gc_passes"],
+        "gc_ms_by_generation": window["gc_ms_by_generation"],
         "server_cpu_share_while_offered": round(
             window["cpu_s"] / (span + plan.setup_hold_s) if span else 0.0, 3
         ),
@@ -335,7 +340,7 @@ def _setup_step(bench: Bench, server: ServerProcess, rate: int) -> dict[str, Any
     step["not_clean_because"] = why
     say(
         f"setup: {rate}/s: connected p99 {bridge['p99']:.0f} ms, "
-        f"{step['cpu_ms_per_call']} CPU ms per call, {_why(why)}"
+        f"{step['cpu_ms_per_call']} CPU ms per call ({step['gc_ms_per_call']} in gc), {_why(why)}"
     )
     return step
 

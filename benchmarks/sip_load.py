@@ -1,7 +1,7 @@
 """SIP load benchmark: the voice path under load, driven by sipp, on one server core.
 
 Run:
-    .venv/bin/python benchmarks/sip_load.py --json            # full, about 5 minutes
+    .venv/bin/python benchmarks/sip_load.py --json            # full, 5-10 minutes
     .venv/bin/python benchmarks/sip_load.py --json --quick    # under 60 s
     .venv/bin/python benchmarks/sip_load.py --json --steps 100,300 --rates 50 --overload 100
 
@@ -42,8 +42,14 @@ What is measured (the JSON's "method" says it again next to the numbers):
 - `failed_below_capacity`: failed calls in the steps within the targets (400 concurrent calls
   on asyncio, 1,000 on uvloop; 200 calls/s), which are also the default admission limits: calls
   there are admitted, not refused, so none may fail.
-- uvloop, when importable, gets its own concurrency and setup steps (`by_loop`); the headline
-  figures and `event_loop` are standard asyncio's.
+- Event loops: standard asyncio, then uvloop (a dependency; skipped where it is not installed),
+  each with its own server, concurrency and setup steps (`by_loop`); the headline figures and
+  `event_loop` are the first loop's. `--quick` runs asyncio alone, to stay under a minute.
+  `--loop uvloop` runs uvloop alone (headline included): `--loop uvloop --steps 400,700,1000`
+  measures its target; `--loop asyncio --loop uvloop` both.
+- `--profile sample` samples every server's stack each millisecond of CPU time and keeps the
+  counts in `server-samples.txt` (where a call's CPU goes); `--profile cprofile` keeps
+  cProfile's `server.prof` instead (exact calls, but several times slower in small calls).
 """
 
 from __future__ import annotations
@@ -122,11 +128,11 @@ def run_loop(bench: Bench, loop: str) -> dict[str, Any]:
     return {"steps": steps, "setup_steps": setup, **summary(steps, setup, loop)}
 
 
-def run_recording(bench: Bench) -> list[dict[str, Any]]:
+def run_recording(bench: Bench, loop: str) -> list[dict[str, Any]]:
     """The concurrency steps again with every call recorded (the default setting)."""
-    server = bench.server("asyncio-recording", loop="asyncio", record=True)
+    server = bench.server(f"{loop}-recording", loop=loop, record=True)
     try:
-        return concurrency_series(bench, server, bench.plan.recording, "asyncio-recording")
+        return concurrency_series(bench, server, bench.plan.recording, f"{loop}-recording")
     finally:
         server.close()
 
@@ -182,7 +188,8 @@ def workdir(keep: bool) -> Iterator[Path]:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def run(plan: Plan, keep: bool) -> dict[str, Any]:
+def run(plan: Plan, loops: list[str], keep: bool) -> dict[str, Any]:
+    """`loops` in order; the first is the headline one, which also runs recording and overload."""
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
     if load_core is not None:
@@ -194,9 +201,9 @@ def run(plan: Plan, keep: bool) -> dict[str, Any]:
             caller_audio(work)
             phones = SippPhones(children, work, load_core)
             bench = Bench(children, phones, work, server_core, load_core, plan)
-            by_loop = {loop: run_loop(bench, loop) for loop in available_loops()}
-            recording = run_recording(bench) if plan.recording else []
-            overload = overload_step(bench, "asyncio")
+            by_loop = {loop: run_loop(bench, loop) for loop in loops}
+            recording = run_recording(bench, loops[0]) if plan.recording else []
+            overload = overload_step(bench, loops[0])
         finally:
             children.close()
     return report(plan, by_loop, recording, overload, server_core, load_core, started)
@@ -211,7 +218,8 @@ def report(
     load_core: int | None,
     started: float,
 ) -> dict[str, Any]:
-    main = by_loop["asyncio"]
+    headline = next(iter(by_loop))
+    main = by_loop[headline]
     targets = {
         "max_clean_concurrent": {name: TARGET_CONCURRENT[name] for name in by_loop},
         "cps": TARGET_CPS,
@@ -231,9 +239,9 @@ def report(
     return {
         "benchmark": "sip_load",
         "quick": plan.quick,
-        "event_loop": "asyncio",
-        "uvloop_installed": "uvloop" in by_loop,
-        **{k: main[k] for k in summary([], [], "asyncio") if k != "at_target"},
+        "event_loop": headline,
+        "uvloop_installed": "uvloop" in available_loops(),
+        **{k: main[k] for k in summary([], [], headline) if k != "at_target"},
         "at_target": main["at_target"],
         "overload_admitted": overload["admitted"],
         "overload_admitted_completed": overload["admitted_completed"],
@@ -310,7 +318,20 @@ def main() -> None:
     parser.add_argument("--rates", help="setup steps in calls/s, e.g. 100,200")
     parser.add_argument("--overload", type=int, help="the overload step's capacity C")
     parser.add_argument("--window", type=float, help="measured seconds per concurrency step")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        action="append",
+        help="event loop(s) of the server, the first the headline (default: asyncio, then "
+        "uvloop when installed; --quick: asyncio alone); recording and overload run on the first",
+    )
     parser.add_argument("--keep", action="store_true", help="keep logs and sipp statistics")
+    parser.add_argument(
+        "--profile",
+        choices=("sample", "cprofile"),
+        help="profile each server from ready on (implies --keep): sample, a sampled CPU "
+        "profile in server-samples.txt; cprofile, cProfile statistics in server.prof",
+    )
     args = parser.parse_args()
     if shutil.which("sipp") is None:
         raise SystemExit("sipp is not installed (Debian package sip-tester; make setup)")
@@ -323,9 +344,16 @@ def main() -> None:
         plan = replace(plan, overload_capacity=args.overload)
     if args.window:
         plan = replace(plan, window_s=args.window)
+    if args.profile:
+        plan = replace(plan, profile=args.profile)
+    # --quick stays under a minute: standard asyncio alone unless --loop says otherwise
+    loops = args.loop or (available_loops()[:1] if args.quick else available_loops())
+    missing = sorted(set(loops) - set(available_loops()))
+    if missing:
+        raise SystemExit(f"--loop {missing[0]}: it is not installed")
     stop_on_signals()
     try:
-        result = run(plan, args.keep)
+        result = run(plan, list(dict.fromkeys(loops)), args.keep or bool(args.profile))
     except KeyboardInterrupt:
         say("interrupted; every process it started is stopped")
         raise SystemExit(130) from None

@@ -15,7 +15,8 @@ writes the same rows. `store` is the wall time of `SqlStore.commit` (building th
 personal data, SQLAlchemy, the driver, the database), serially on one thread.
 
 `floor` is the same database work without any of that: every statement a commit sent to the
-driver (captured in a second, untimed run of the same calls) is sent again, with the very same
+driver (recorded by the driver's own cursors in a second, untimed run of the same calls: the
+store's prepared statements pass no SQLAlchemy event) is sent again, with the very same
 parameters already converted, by the driver itself (sqlite3 or psycopg: execute / executemany,
 RETURNING rows fetched) inside BEGIN IMMEDIATE (SQLite) / a transaction (PostgreSQL) and
 COMMIT, on a third, freshly migrated database. It is what a commit cannot go below without
@@ -43,12 +44,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from callbridge.adapters.bus.memory import MemoryBus
 from callbridge.adapters.store import SqlStore
+from callbridge.adapters.store.engine import make_engine
 from callbridge.domain.channels import Channel
 from callbridge.domain.clock import ManualClock
 from callbridge.domain.ids import AgentId, InteractionId, QueueId, SkillId
@@ -95,32 +96,69 @@ class TimedStore(SqlStore):
         return stored
 
 
+class Recorder:
+    """What the driver's cursors were sent, commit by commit: SQLAlchemy's statements and the
+    store's prepared ones alike (they run on the driver's cursor, past SQLAlchemy's events)."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[Sent]] = []
+
+    def sent(self, statement: str, parameters: Any, many: bool) -> None:
+        # BEGIN is the floor's own to send; anything outside a commit is not a commit's
+        if self.commits and not statement.lstrip().upper().startswith("BEGIN"):
+            kept = [p for p in parameters] if many else parameters
+            self.commits[-1].append((statement, kept, many))
+
+
+RECORDER = Recorder()
+
+
+class RecordingSqliteCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Any = (), /) -> RecordingSqliteCursor:
+        RECORDER.sent(sql, parameters, False)
+        super().execute(sql, parameters)
+        return self
+
+    def executemany(self, sql: str, parameters: Any, /) -> RecordingSqliteCursor:
+        parameters = list(parameters)
+        RECORDER.sent(sql, parameters, True)
+        super().executemany(sql, parameters)
+        return self
+
+
+class RecordingSqliteConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = RecordingSqliteCursor) -> Any:
+        return super().cursor(factory)
+
+
+class RecordingPostgresCursor(psycopg.Cursor[Any]):
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        RECORDER.sent(query, params, False)
+        return super().execute(query, params, **kwargs)
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        params_seq = list(params_seq)
+        RECORDER.sent(query, params_seq, True)
+        super().executemany(query, params_seq, **kwargs)
+
+
+def recording_engine(url: str) -> Engine:
+    """An engine on `url` (already migrated) whose connections record what they are sent."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return make_engine(url, {"factory": RecordingSqliteConnection})
+    return make_engine(url, {"cursor_factory": RecordingPostgresCursor})
+
+
 class CapturingStore(SqlStore):
     """The real store; every statement each commit sends to the driver is kept, in order."""
 
-    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
-        super().__init__(engine, cipher)
-        self.commits: list[list[Sent]] = []
-        event.listen(engine, "before_cursor_execute", self._sent)
+    @property
+    def commits(self) -> list[list[Sent]]:
+        return RECORDER.commits
 
     def commit(self, changes: Changes) -> list[StoredEvent]:
-        self.commits.append([])
+        RECORDER.commits.append([])
         return super().commit(changes)
-
-    def _sent(
-        self,
-        _conn: Any,
-        _cursor: Any,
-        statement: str,
-        parameters: Any,
-        context: Any,
-        _executemany: bool,
-    ) -> None:
-        # BEGIN is the floor's own to send; anything outside a commit is not a commit's
-        if self.commits and not statement.lstrip().upper().startswith("BEGIN"):
-            # an "insertmanyvalues" batch (INSERT ... RETURNING of several rows) is one execute
-            many = context is not None and context.execute_style is ExecuteStyle.EXECUTEMANY
-            self.commits[-1].append((statement, parameters, many))
 
 
 def cipher() -> FieldCipher:
@@ -209,7 +247,9 @@ def measure(name: str, fresh: Callable[[], Any], count: int) -> dict[str, Any]:
     say(f"{name}: capturing the statements of the same calls ...")
     with fresh() as url:
         clock = ManualClock(1_767_225_600.0)
-        capture = CapturingStore(SqlStore.open(url, cipher()).engine, cipher())
+        SqlStore.open(url, cipher()).close()  # the schema, migrated as the store does
+        RECORDER.commits.clear()
+        capture = CapturingStore(recording_engine(url), cipher())
         try:
             rt = runtime(capture, clock)
             staff(rt)
@@ -408,9 +448,10 @@ def main() -> None:
             "store": "wall time of SqlStore.commit per commit (rows, sealing, SQLAlchemy, "
             "driver, database), serial, after a warm-up of "
             f"{WARM_UP_CALLS} calls; commits_per_s = 1000 / mean_ms",
-            "floor": "the same statements with the same converted parameters, captured from a "
-            "second run of the same calls, sent by the driver itself (sqlite3 / psycopg) in one "
-            "transaction per commit on a fresh database: the database's own cost",
+            "floor": "the same statements with the same converted parameters, recorded at the "
+            "driver's cursors in a second run of the same calls, sent by the driver itself "
+            "(sqlite3 / psycopg) in one transaction per commit on a fresh database: the "
+            "database's own cost",
             "store_bound_calls_per_s": "calls/s one thread could set up and tear down if "
             "committing were all it did: 1000 / (mean_ms x commits_per_call)",
             "sqlite": "a file, WAL, synchronous=NORMAL (as the store opens it)",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from callbridge.domain.errors import StorageError
@@ -20,12 +21,19 @@ SUPPORTED = "sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
 _WRITE = "callbridge_write"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`. SQLite files (and their directory) are created on first use."""
+def make_engine(url: str, connect_args: Mapping[str, Any] | None = None) -> Engine:
+    """An engine for `url`. SQLite files (and their directory) are created on first use.
+
+    `connect_args` go to the driver's connect (`sqlite3.connect`, `psycopg.connect`): a
+    connection or cursor factory, say, for a benchmark that records what the store sends.
+    """
     parsed = _parse(url)
+    extra = dict(connect_args or {})
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+        return _sqlite_engine(parsed, extra)
+    return create_engine(
+        parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True, connect_args=extra
+    )
 
 
 def _parse(url: str) -> URL:
@@ -49,11 +57,15 @@ def _parse(url: str) -> URL:
     return parsed
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, connect_args: dict[str, Any]) -> Engine:
     database = url.database
     if not database or database == ":memory:":
         # one shared connection, or every checkout would see its own empty database
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url,
+            poolclass=StaticPool,
+            connect_args={**connect_args, "check_same_thread": False},
+        )
     else:
         path = Path(database).expanduser()
         url = url.set(database=str(path))
@@ -65,7 +77,7 @@ def _sqlite_engine(url: URL) -> Engine:
                 f"cannot create the directory for the SQLite database: {directory}",
                 path=str(directory),
             ) from exc
-        engine = create_engine(url)
+        engine = create_engine(url, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -86,7 +98,17 @@ def _sqlite_engine(url: URL) -> Engine:
         # A writer takes the write lock up front, so it waits (busy_timeout) for another
         # writer instead of failing when it upgrades from reading to writing.
         immediate = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        # straight on the driver: every commit begins, and SQLAlchemy's execution of a
+        # statement costs more than SQLite's BEGIN. A failure ("database is locked" past the
+        # busy timeout) is raised as SQLAlchemy's, like any other statement's.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(statement)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
 
     return engine
 

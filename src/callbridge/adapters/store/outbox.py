@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Insert, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callbridge.adapters.store.engine import write_transaction
+from callbridge.adapters.store.prepared import prepared
 from callbridge.adapters.store.rows import storage_errors
 from callbridge.adapters.store.tables import crm_outbox
 from callbridge.domain.crm.records import Activity, ActivityDirection, RecordRef, RecordType
@@ -107,7 +108,8 @@ def enqueue(
         }
         for a in activities
     ]
-    conn.execute(_enqueue_statement(conn.dialect.name), rows)
+    statement = _enqueue_statement(conn.dialect.name)
+    prepared(conn, statement, tuple(rows[0])).execute_many(conn, rows)
 
 
 @cache  # one statement per dialect, built once (see rows.upsert_statement)

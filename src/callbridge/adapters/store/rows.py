@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbridge.adapters.store.prepared import prepared
 from callbridge.domain.errors import CallbridgeError, StorageError
 
 
@@ -39,12 +40,15 @@ def first_line(exc: BaseException) -> str:
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert, or update the row with the same primary key. The last of duplicate rows wins."""
+    """Insert, or update the row with the same primary key. The last of duplicate rows wins.
+
+    Every row has the columns of the first (a prepared statement: see `prepared`)."""
     if not rows:
         return
     key = primary_key(table)
     unique = list({tuple(row[k] for k in key): row for row in rows}.values())
-    conn.execute(upsert_statement(conn.dialect.name, table), unique)
+    statement = upsert_statement(conn.dialect.name, table)
+    prepared(conn, statement, tuple(unique[0])).execute_many(conn, unique)
 
 
 @cache

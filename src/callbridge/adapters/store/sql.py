@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_,
 from callbridge.adapters.store import codec, outbox
 from callbridge.adapters.store.audit import append_audit
 from callbridge.adapters.store.engine import make_engine, write_transaction
+from callbridge.adapters.store.prepared import prepared
 from callbridge.adapters.store.rows import storage_errors, upsert
 from callbridge.adapters.store.schema import migrate
 from callbridge.adapters.store.sealing import open_payload, seal_payload
@@ -116,10 +117,12 @@ class SqlStore:
         if not latest:
             return
         upsert(conn, agents, [codec.agent_row(a) for a in latest.values()])
-        conn.execute(_DELETE_SKILLS, [{"agent_id": agent_id} for agent_id in latest])
+        deleting = prepared(conn, _DELETE_SKILLS)
+        deleting.execute_many(conn, [{"agent_id": agent_id} for agent_id in latest])
         skill_rows = [row for a in latest.values() for row in codec.agent_skill_rows(a)]
         if skill_rows:
-            conn.execute(_INSERT_SKILLS, skill_rows)
+            inserting = prepared(conn, _INSERT_SKILLS, _SKILL_COLUMNS)
+            inserting.execute_many(conn, skill_rows)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -256,17 +259,16 @@ class SqlStore:
 
 _check_protocol: type[Store] = SqlStore
 
-# The statements every commit runs, built once: building one costs about what running it does,
-# and a statement object that is reused keeps its cache key, so its compiled form is found at
-# once. (Upserts are kept the same way, by `rows.upsert_statement`.) The skills are deleted by
-# an executemany of `agent_id = ?`, not one `IN (...)`: an expanding IN is re-rendered on every
-# execution, which costs more than the delete.
+# The statements every commit runs, built once and run as prepared statements (`prepared`):
+# through SQLAlchemy's execution each cost several times what the database takes for it.
+# (Upserts are kept the same way, by `rows.upsert_statement`.) The skills are deleted by an
+# executemany of `agent_id = ?`, not one `IN (...)`, whose SQL would change with the count.
 _DELETE_SKILLS = delete(agent_skills).where(agent_skills.c.agent_id == bindparam("agent_id"))
 _INSERT_SKILLS = insert(agent_skills)
-# One statement for a batch of events; RETURNING in the order the rows were given.
-_INSERT_EVENTS = insert(interaction_events).returning(
-    interaction_events.c.id, sort_by_parameter_order=True
-)
+_SKILL_COLUMNS = ("agent_id", "skill", "proficiency")
+# One row at a time, RETURNING its id: the ids come back in the order of the events.
+_INSERT_EVENTS = insert(interaction_events).returning(interaction_events.c.id)
+_EVENT_COLUMNS = ("at", "kind", "interaction_id", "agent_id", "queue_id", "payload")
 
 
 def _append_events(
@@ -285,7 +287,7 @@ def _append_events(
         }
         for r in records
     ]
-    ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
+    ids = prepared(conn, _INSERT_EVENTS, _EVENT_COLUMNS).returning_first(conn, rows)
     return [
         StoredEvent(
             id=event_id,
