@@ -54,10 +54,13 @@ def test_a_quick_run_reports_every_figure() -> None:
     assert lowest["cpu_ms_per_call_s"] > 0 and lowest["ticker_lag_p99_ms"] >= 0
 
     assert report["overload_refused_503"] > 0
-    assert 0 < report["overload_admitted"] <= report["overload"]["capacity"]
+    capacity = report["overload"]["capacity"]
+    admitted, completed = report["overload_admitted"], report["overload_admitted_completed"]
     offered = report["overload"]["offered"]
-    assert report["overload_admitted"] + report["overload_refused_503"] == offered
-    assert 0 <= report["overload_admitted_completed"] <= report["overload_admitted"]
+    assert admitted > 0 and admitted + report["overload_refused_503"] == offered
+    # the step's calls overlap, so no more than the capacity are up at once: an admitted call
+    # that failed early frees its place for another (on a loaded machine), a completed one not
+    assert 0 <= completed <= min(admitted, capacity)
 
     assert isinstance(report["failed_below_capacity"], int)
     assert report["setup_steps"] and all("cpu_ms_per_call" in s for s in report["setup_steps"])
