@@ -632,7 +632,15 @@ class ContactCenter(Roster):
         )
         del self.interactions[ix.id]  # self._close(ix), inline: per call
         self.closed.append(ix)
-        self._remove_work(agent, ix, now, events)
+        # self._remove_work(agent, ix, now, events), inline: per call
+        del agent.work[ix.id]
+        if not agent.work:
+            if agent.busy_since is not None:
+                agent.busy_seconds += now - agent.busy_since
+            agent.busy_since, agent.idle_since = None, now
+        self.index.sync_availability(agent)
+        if self.index.waiting_total:  # else _dispatch_agent finds nothing: skip the call
+            self._dispatch_agent(agent, now, events)
 
     # --- time ------------------------------------------------------------------------------
 

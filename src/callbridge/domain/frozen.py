@@ -63,6 +63,16 @@ def constructor(cls: Callable[P, T]) -> Callable[P, T]:
     return cast(Callable[P, T], _compile(kind, "new", source, env))
 
 
+def over_slot(cls: type, name: str, descriptor: Callable[[Any], object]) -> None:
+    """Put `descriptor(slot)` in the place of the slot of field `name` of a frozen, slotted
+    dataclass: a descriptor of its own over the slot (see `RoutingDecision.rule`). Values
+    built by `quick_init` and `constructor` still set the slot itself, without a call."""
+    slot = vars(cls)[name]
+    _parts(cls)  # checks the class, and makes the subclass used while building
+    setattr(_BUILDING[cls], name, slot)  # the building subclass's own: found first
+    setattr(cls, name, descriptor(slot))
+
+
 def _parts(cls: type) -> tuple[dict[str, Any], str, list[str], list[str]]:
     """What both generated functions need: their globals, the parameters as the dataclass's
     `__init__` has them, the lines that fill default factories, and the field names."""

@@ -228,7 +228,10 @@ class LiveState:
             agent.busy_since = now
         agent.work[ix.id] = WorkItem(ix.id, ix.channel, _RESERVED)
         self.index.sync_availability(agent)
-        self.timers.add(ix.offer_deadline, _OFFER_TIMEOUT, ix.id, ix.version)
+        timers = self.timers  # timers.add(...), inline: per call
+        heapq.heappush(
+            timers.heap, (ix.offer_deadline, next(timers.seq), _OFFER_TIMEOUT, ix.id, ix.version)
+        )
         events.append(
             _offered(
                 at=now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -38,11 +39,12 @@ class Timers:
         # (`LiveState.next_deadline`); anyone else only reads it. It is read, not asked through
         # a method, because the simulator looks at it for every event.
         self.heap: list[TimerEntry] = []
-        self._seq = 0
+        # Numbers timers in the order set, from 1 (ties at one instant go in that order). The
+        # center's per-call offer time-out does what `add` does inline, with `next(seq)`.
+        self.seq = itertools.count(1)
 
     def add(self, at: float, kind: TimerKind, interaction_id: InteractionId, token: int) -> None:
-        self._seq += 1
-        heapq.heappush(self.heap, (at, self._seq, kind, interaction_id, token))
+        heapq.heappush(self.heap, (at, next(self.seq), kind, interaction_id, token))
 
     def pop_due(self, now: float) -> Timer | None:
         if self.heap and self.heap[0][0] <= now:

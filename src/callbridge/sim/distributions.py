@@ -98,16 +98,29 @@ def read_samples(path: Path, column: str | None) -> np.ndarray:
 
 
 class Stream:
-    """One seeded source of draws from one distribution, handed out one at a time."""
+    """One seeded source of draws from one distribution, handed out one at a time.
 
-    __slots__ = ("_buffer", "_dist", "_gen")
+    `draws` holds those drawn and not yet handed out, the next last: where a call to the
+    stream costs too much, take `draws.pop()` when it is not empty, and call it when it is."""
+
+    __slots__ = ("_dist", "_gen", "draws")
 
     def __init__(self, dist: Distribution, gen: np.random.Generator) -> None:
         self._dist, self._gen = dist, gen
-        self._buffer: list[float] = []
+        self.draws: list[float] = []
 
     def __call__(self) -> float:
-        buffer = self._buffer
+        buffer = self.draws
         if not buffer:
             buffer.extend(reversed(self._dist.sample(self._gen, BATCH).tolist()))
         return buffer.pop()
+
+    def batch(self) -> list[float]:
+        """Every draw not yet handed out, in order, or the next batch when none is left: the
+        same draws one call at a time would hand out."""
+        buffer = self.draws
+        if not buffer:
+            return list(self._dist.sample(self._gen, BATCH).tolist())
+        draws = buffer[::-1]
+        buffer.clear()
+        return draws

@@ -43,6 +43,9 @@ _FOLD_BATCH = 256  # events folded into the KPIs at once
 _CALLER = "+15550000000"
 _ENTRY = "+18005550100"
 
+# InteractionId(str(n)) without the call to the NewType (a Python call on 3.11): per call
+_interaction_id: Callable[[int], InteractionId] = str  # type: ignore[assignment]
+
 Progress = Callable[[float], None]  # share of the simulated time done, 0..1
 
 
@@ -56,22 +59,53 @@ class ReplicationResult:
 
 
 class _ArrivalProcess:
-    """Poisson arrivals at a piecewise-constant rate, by inverting the cumulative rate."""
+    """Poisson arrivals at a piecewise-constant rate, by inverting the cumulative rate.
 
-    __slots__ = ("_constant", "_i", "_steps", "_unit", "now")
+    The times are worked out a batch of draws at a time, by the same arithmetic in the same
+    order as one at a time: `times` holds those not yet taken, the next last (take it with
+    `pop()`, and call `refill()` when it is empty). A time at or past `end` (the first one is
+    the last handed out) means that no arrival is left.
+    """
 
-    def __init__(self, steps: list[tuple[float, float]], unit: Stream, start: float) -> None:
-        self._steps, self._unit, self._i, self.now = steps, unit, 0, start
+    __slots__ = ("_constant", "_end", "_i", "_steps", "_unit", "now", "times")
+
+    def __init__(
+        self, steps: list[tuple[float, float]], unit: Stream, start: float, end: float
+    ) -> None:
+        self._steps, self._unit, self._i, self.now, self._end = steps, unit, 0, start, end
         # one step at a positive rate: the loop below always takes its first branch
         self._constant = steps[0][1] if len(steps) == 1 and steps[0][1] > 0 else 0.0
+        self.times: list[float] = []
 
-    def next(self, end: float) -> float | None:
-        """The next arrival time before `end`, or None."""
-        need = self._unit()
+    def next(self) -> float:
+        """The next arrival time; at or past the end when none is left before it."""
+        times = self.times
+        return times.pop() if times else self.refill()
+
+    def refill(self) -> float:
+        """Works out the times of the next batch of draws; the first of them."""
+        times, end = self.times, self._end
+        if self.now >= end:  # the last time handed out was already past the end
+            return _INF
         if self._constant:
-            t = self.now + need / self._constant
+            t, rate = self.now, self._constant
+            for need in self._unit.batch():
+                t += need / rate
+                times.append(t)
+                if t >= end:
+                    break
             self.now = t
-            return t if t < end else None
+        else:
+            for need in self._unit.batch():
+                t = self._invert(need)
+                times.append(t)
+                if t >= end:
+                    break
+        times.reverse()
+        return times.pop()
+
+    def _invert(self, need: float) -> float:
+        """The time at which the cumulative rate has grown by `need` (infinity past `end`)."""
         t, steps, i = self.now, self._steps, self._i
         while True:
             rate = steps[i][1]
@@ -79,12 +113,13 @@ class _ArrivalProcess:
             if rate > 0 and need <= rate * (edge - t):
                 t += need / rate
                 break
-            if edge == math.inf or edge >= end:
-                return None
+            if edge == math.inf or edge >= self._end:
+                self.now = _INF
+                return _INF
             need -= rate * (edge - t)
             t, i = edge, i + 1
         self.now, self._i = t, i
-        return t if t < end else None
+        return t
 
 
 class Simulation:
@@ -113,7 +148,10 @@ class Simulation:
             scenario.arrivals, arrival_seeds, handle_seeds, patience_seeds, strict=True
         ):
             process = _ArrivalProcess(
-                spec.rate_steps(scenario.begin_s), _stream(unit, a_seed), scenario.begin_s
+                spec.rate_steps(scenario.begin_s),
+                _stream(unit, a_seed),
+                scenario.begin_s,
+                scenario.end_s,
             )
             self._streams.append(
                 (
@@ -182,8 +220,8 @@ class Simulation:
                 if not group.shifts:
                     self._push(begin, _SHIFT_START, agent_id)
         for index, (_, process, _, _) in enumerate(self._streams):
-            at = process.next(self._end_s)
-            if at is not None:
+            at = process.next()
+            if at < self._end_s:
                 self._push(at, _ARRIVAL, index)
 
     # --- the run ---------------------------------------------------------------------------
@@ -295,15 +333,17 @@ class Simulation:
     def _arrive(self, index: int, now: float) -> None:
         new, process, handle, patience = self._streams[index]
         self.arrivals += 1
-        iid = InteractionId(str(self.arrivals))
-        self._handle[iid] = handle()
+        iid = _interaction_id(self.arrivals)
+        draws = handle.draws  # handle(), inline: per call
+        self._handle[iid] = draws.pop() if draws else handle()
         self._tell(arrival(new, iid)(self.center, now))
         if patience is not None:
             wait = patience()
             if wait < _INF:
                 self._push(now + wait, _ABANDON, iid)
-        at = process.next(self._end_s)
-        if at is not None:
+        times = process.times  # process.next(), inline: per call
+        at = times.pop() if times else process.refill()
+        if at < self._end_s:
             self._seq += 1  # self._push(at, _ARRIVAL, index), inline: per call
             heapq.heappush(self._heap, (at, self._seq, _ARRIVAL, index, ""))
 

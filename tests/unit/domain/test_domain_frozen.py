@@ -10,7 +10,12 @@ import pytest
 from callbridge.domain.events import EVENT_TYPES, InteractionCreated, InteractionQueued
 from callbridge.domain.frozen import constructor, quick_init
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
-from callbridge.domain.routing.explanation import AgentCandidate, RoutingDecision, Trigger
+from callbridge.domain.routing.explanation import (
+    AgentCandidate,
+    RoutingDecision,
+    Trigger,
+    rule_on_read,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -141,3 +146,35 @@ def test_a_subclass_that_inherits_the_quick_init_is_built_as_itself() -> None:
     assert type(sub) is Sub and (sub.a, sub.b, sub.c, sub.d) == (1, "x", [], 1.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         sub.a = 2  # type: ignore[misc]
+
+
+def _rule(idle_s: float, free: int) -> str:
+    return f"idle {idle_s:.1f}s of {free}"
+
+
+def test_a_rule_given_on_read_is_written_when_read_and_is_the_same_value() -> None:
+    fields = dict(
+        trigger=Trigger.INTERACTION_WAITING,
+        interaction_id=InteractionId("i1"),
+        queue_id=QueueId("q"),
+        agent_id=AgentId("a1"),
+        level=0,
+        requirement="any agent",
+        strategy="longest_idle",
+    )
+    written = RoutingDecision(rule="idle 12.3s of 4", **fields)  # type: ignore[arg-type]
+    build = constructor(RoutingDecision)
+    for later in (
+        build(rule=rule_on_read(_rule, 12.345, 4), **fields),  # type: ignore[arg-type]
+        RoutingDecision(rule=rule_on_read(_rule, 12.345, 4), **fields),  # type: ignore[arg-type]
+    ):
+        assert later == written and hash(later) == hash(written)
+        assert later.rule == "idle 12.3s of 4" and type(later.rule) is str
+        assert repr(later) == repr(written)
+        assert dataclasses.asdict(later) == dataclasses.asdict(written)
+        assert later.describe() == written.describe()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            later.rule = "changed"  # type: ignore[misc]
+    # the text comes from the arguments as they were when the decision was built
+    lazy = build(rule=rule_on_read(_rule, 1.0, 2), **fields)  # type: ignore[arg-type]
+    assert dataclasses.astuple(lazy)[7] == "idle 1.0s of 2"

@@ -215,7 +215,7 @@ class KpiCollector:
             return
         if self._first is None:
             self._first = events[0].at
-        contacts, lines, tallies = self._contacts, self._lines, self.tallies
+        contacts, lines, tallies, agents = self._contacts, self._lines, self.tallies, self._agents
         origin, width = self.origin, self.interval_s
         low, high = self.count_from, self.count_until
         for event in events:
@@ -257,7 +257,24 @@ class KpiCollector:
                 if contact.first_offer_at is None:
                     contact.first_offer_at = at
                 agent_id = event.agent_id
-                self._agent(agent_id, at).work += 1
+                clock = agents.get(agent_id)
+                if clock is None or clock.since == at:  # a new clock, or no time to accrue
+                    self._agent(agent_id, at).work += 1
+                else:  # self._agent(...), inline (twice per call)
+                    start, working = clock.since, clock.work > 0
+                    if working or clock.ready:
+                        bucket = math.floor((start - origin) / width)
+                        if low <= start and at <= high and at <= origin + (bucket + 1) * width:
+                            tally = tallies.get((bucket, ALL_QUEUES))
+                            if tally is None:
+                                tally = tallies[(bucket, ALL_QUEUES)] = Tally()
+                            tally.staffed_s += at - start
+                            if working:
+                                tally.busy_s += at - start
+                        else:
+                            self._accrue_agent(clock, at, tallies)
+                    clock.since = at
+                    clock.work += 1
                 contact.holder, contact.connected = agent_id, False
             elif type(event) is InteractionConnected:
                 contact = contacts.get(event.interaction_id)
@@ -299,7 +316,24 @@ class KpiCollector:
                     continue
                 holder = contact.holder
                 if holder is not None:  # self._release(contact, at)
-                    self._agent(holder, at).work -= 1
+                    clock = agents.get(holder)
+                    if clock is None or clock.since == at:  # a new clock, or no time to accrue
+                        self._agent(holder, at).work -= 1
+                    else:  # self._agent(...), inline (twice per call)
+                        start, working = clock.since, clock.work > 0
+                        if working or clock.ready:
+                            bucket = math.floor((start - origin) / width)
+                            if low <= start and at <= high and at <= origin + (bucket + 1) * width:
+                                tally = tallies.get((bucket, ALL_QUEUES))
+                                if tally is None:
+                                    tally = tallies[(bucket, ALL_QUEUES)] = Tally()
+                                tally.staffed_s += at - start
+                                if working:
+                                    tally.busy_s += at - start
+                            else:
+                                self._accrue_agent(clock, at, tallies)
+                        clock.since = at
+                        clock.work -= 1
                     contact.holder = None
                 if contact.answered_at is not None and contact.counted:
                     key = (contact.bucket, contact.queue_id)  # _tally(...)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
+from typing import cast
 
 from callbridge.domain.agents import Agent
 from callbridge.domain.channels import Channel
@@ -40,6 +41,27 @@ _STRATEGY_NAMES = {s: s.value for s in Strategy}
 _decision = constructor(RoutingDecision)
 _candidate = constructor(AgentCandidate)
 _waiting = constructor(WaitingCandidate)
+
+
+def _idle_rule(idle_s: float, free: int) -> str:
+    return (
+        f"idle {idle_s:.1f}s, the longest of the {free} free "
+        f"agent(s) in this queue's order who could take it"
+    )
+
+
+def _skill_rule(proficiency: float, free: int) -> str:
+    return (
+        f"proficiency {proficiency:g} in the required skills, the highest of the "
+        f"{free} free agent(s) in this queue's order who could take it"
+    )
+
+
+def _line_rule(priority: int, waited_s: float, heads: int) -> str:
+    return (
+        f"priority {priority}, waited {waited_s:.1f}s: first in "
+        f"line among {heads} queue head(s) the agent may take"
+    )
 
 
 def meets_extra_skills(agent: Agent, interaction: Interaction) -> bool:
@@ -77,7 +99,8 @@ def pick_agent(
     pool = index.available[queue_id]
     passed: list[PassedOver] = []  # agents who could not take it, as the explanation lists them
     if queue.strategy is _LONGEST_IDLE:
-        pool = index.ordered_pool(queue_id)
+        if queue_id in index.unordered:  # else ordered_pool(queue_id) is the pool as it is
+            pool = index.ordered_pool(queue_id)
         if not pool:
             return None
         best: Agent | None = None
@@ -100,10 +123,8 @@ def pick_agent(
                 return None
         listed: tuple[AgentCandidate, ...] = (_candidate(best.id, (best.idle_since, best.ordinal)),)
         ranked = 1
-        rule = (
-            f"idle {now - best.idle_since:.1f}s, the longest of the {len(pool)} free "
-            f"agent(s) in this queue's order who could take it"
-        )
+        # rule_on_read(_idle_rule, ...), inline: the text is written only if anyone reads it
+        rule = cast(str, (_idle_rule, now - best.idle_since, len(pool)))
     # The heap ranks by the first level's requirement: most skilled past it ranks afresh.
     elif (heap := index.idle_order.get(queue_id)) is not None and level == 0:
         found = _front_of_order(index, agents, queue, heap, pool, level, interaction, passed)
@@ -112,10 +133,7 @@ def pick_agent(
         best, score = found
         listed = (_candidate(best.id, score),)
         ranked = 1
-        rule = (
-            f"proficiency {-score[0]:g} in the required skills, the highest of the "
-            f"{len(pool)} free agent(s) in this queue's order who could take it"
-        )
+        rule = cast(str, (_skill_rule, -score[0], len(pool)))  # rule_on_read(...), inline
     else:
         ctx = Context(queue.levels[level], now, last_ordinal.get(queue_id, -1))
         key = STRATEGIES[queue.strategy]
@@ -260,10 +278,8 @@ def pick_interaction(
         level=level,
         requirement=best_queue.level_texts[level],
         strategy="priority_then_age",
-        rule=(
-            f"priority {best.priority}, waited {now - best.queue_entered_at:.1f}s: first in "
-            f"line among {len(heads)} queue head(s) the agent may take"
-        ),
+        # rule_on_read(_line_rule, ...), inline: the text is written only if anyone reads it
+        rule=cast(str, (_line_rule, best.priority, now - best.queue_entered_at, len(heads))),
         waiting_candidates=tuple(heads),
         candidates_total=len(heads),
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
-from callbridge.domain.frozen import quick_init
+from callbridge.domain.frozen import over_slot, quick_init
 from callbridge.domain.ids import AgentId, InteractionId, QueueId
 
 MAX_LISTED = 25  # passed-over agents and waiting interactions kept per decision
@@ -87,6 +89,43 @@ class RoutingDecision:
                     f"{w.priority}, waited {w.waited_s:.1f}s"
                 )
         return lines
+
+
+def rule_on_read(text: Callable[..., str], *args: object) -> str:
+    """A decision's rule given as the function that writes it and its arguments: the text is
+    written the first time anyone reads `rule`, and kept. The value is the same as if it had
+    been written at once (the arguments are taken now), but the simulator, whose decisions
+    nobody reads, does not format a number for every call. Inline, as `cast(str, (text,
+    *args))`, where a decision is made per call."""
+    return cast(str, (text, *args))
+
+
+class _RuleOnRead:
+    """The descriptor of `RoutingDecision.rule`: over the slot, it writes a rule given as
+    `(text, *args)` (see `rule_on_read`) on the first read and keeps the text in the slot."""
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self._slot.__get__(obj, owner)
+        if type(value) is tuple:
+            value = value[0](*value[1:])
+            self._slot.__set__(obj, value)  # the same value, written out: frozen all the same
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        self._slot.__set__(obj, value)  # never reached from outside: the class is frozen
+
+    def __delete__(self, obj: object) -> None:
+        self._slot.__delete__(obj)
+
+
+over_slot(RoutingDecision, "rule", _RuleOnRead)
 
 
 def _fmt(score: tuple[float, ...]) -> str:

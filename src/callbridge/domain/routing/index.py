@@ -14,7 +14,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from callbridge.domain.agents import Agent
+from callbridge.domain.agents import Agent, Presence
 from callbridge.domain.channels import Channel
 from callbridge.domain.ids import AgentId, GroupName, InteractionId, QueueId, SkillId
 from callbridge.domain.interactions import Interaction
@@ -29,6 +29,8 @@ IdleEntry = tuple[tuple[float, ...], int, AgentId]
 # queue's first level): their queues keep free agents in a heap in that order.
 ORDERED = frozenset({Strategy.MOST_SKILLED})
 _LONGEST_IDLE = Strategy.LONGEST_IDLE  # an Enum class attribute costs a Python call on 3.11
+_READY = Presence.READY
+_VOICE = Channel.VOICE
 _NO_LEVELS: dict[QueueId, int] = {}  # an agent in no queue (never changed)
 
 
@@ -67,7 +69,8 @@ class RoutingIndex:
         # an agent leaves the order in O(1). An insertion out of order marks the queue, and
         # its pool is sorted again before the next decision reads it.
         self._pool_tail: dict[QueueId, tuple[float, int]] = {}
-        self._unordered: set[QueueId] = set()
+        # the marked queues (pick_agent calls ordered_pool only for these)
+        self.unordered: set[QueueId] = set()
         # queue -> (priority, channel) -> sorted entries
         self.waiting: dict[QueueId, dict[BucketKey, list[Entry]]] = {}
         self.waiting_total = 0  # in every queue: a freed agent skips the search when none
@@ -103,21 +106,21 @@ class RoutingIndex:
         if queue.strategy in ORDERED:
             self.idle_order[queue.id] = self._fresh_idle_order(queue.id)
         self._pool_tail.pop(queue.id, None)
-        self._unordered.discard(queue.id)
+        self.unordered.discard(queue.id)
         if queue.strategy is Strategy.LONGEST_IDLE:
-            self._unordered.add(queue.id)
+            self.unordered.add(queue.id)
 
     def ordered_pool(self, queue_id: QueueId) -> dict[AgentId, int]:
         """A longest-idle queue's free agents, longest idle first."""
         pool = self.available[queue_id]
-        if queue_id in self._unordered:
+        if queue_id in self.unordered:
             agents = self._agents
             items = sorted(
                 pool.items(), key=lambda i: (agents[i[0]].idle_since, agents[i[0]].ordinal)
             )
             pool.clear()
             pool.update(items)
-            self._unordered.discard(queue_id)
+            self.unordered.discard(queue_id)
             if items:
                 last = agents[items[-1][0]]
                 self._pool_tail[queue_id] = (last.idle_since, last.ordinal)
@@ -130,7 +133,7 @@ class RoutingIndex:
         key = (agent.idle_since, agent.ordinal)
         tail = self._pool_tail.get(queue_id)
         if tail is not None and key < tail:
-            self._unordered.add(queue_id)
+            self.unordered.add(queue_id)
         else:
             self._pool_tail[queue_id] = key
 
@@ -150,7 +153,7 @@ class RoutingIndex:
         del self.available[queue_id]
         self.idle_order.pop(queue_id, None)
         self._pool_tail.pop(queue_id, None)
-        self._unordered.discard(queue_id)
+        self.unordered.discard(queue_id)
         del self.waiting[queue_id]
         for levels in self.agent_levels.values():
             levels.pop(queue_id, None)
@@ -227,7 +230,19 @@ class RoutingIndex:
     def sync_availability(self, agent: Agent) -> None:
         """Call after anything that may change whether the agent can take work or its idle time."""
         agent_id = agent.id
-        available = agent.is_available()
+        # agent.is_available(), its usual cases inline (twice per call): not Ready, Ready with
+        # nothing in hand, or holding a call (which takes all of an agent)
+        if agent.presence is not _READY:
+            available = False
+        elif not agent.work:
+            available = any(agent.capacity.values())
+        else:
+            for item in agent.work.values():
+                if item.channel is _VOICE:
+                    available = False
+                    break
+            else:
+                available = agent.is_available()
         if available == (agent_id in self._available_agents):
             if available and self._idle_key.get(agent_id) != agent.idle_since:
                 for queue_id, level in self.agent_levels.get(agent_id, _NO_LEVELS).items():
@@ -246,7 +261,7 @@ class RoutingIndex:
                 key = (agent.idle_since, agent.ordinal)
                 tail = self._pool_tail.get(queue_id)
                 if tail is not None and key < tail:
-                    self._unordered.add(queue_id)
+                    self.unordered.add(queue_id)
                 else:
                     self._pool_tail[queue_id] = key
             if self.idle_order:
