@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from campaign_fakes import KeptResults, sql_campaign_store, uk_campaign
-from media_support import free_udp_port, speech_like
-from sipp_support import SippResult, require_sipp, sipp_uas
-from voice_support import AGENT, QUEUE, USERNAME, agent_phone, until, voice_center
+from dialer_lines import callees_and_center
+from media_support import speech_like
+from sipp_support import SippResult, require_sipp
+from voice_support import AGENT, QUEUE, USERNAME, agent_phone, until
 
 from callbridge.adapters.telephony.gateway import VoiceGateway
 from callbridge.adapters.telephony.media.wav import write_wav
@@ -56,20 +57,11 @@ def test_a_message_campaign_plays_its_message_to_the_called_party_with_no_agent_
     tmp_path: Path,
 ) -> None:
     require_sipp()
-    echo_port = free_udp_port(pairs=True)
 
     async def day() -> dict[str, object]:
         seen: dict[str, object] = {"sent": 0, "echoed": 0}
         async with (
-            sipp_uas(
-                "dialer_agentless.xml",
-                tmp_path,
-                extra=["-rtp_echo", "-mp", str(echo_port)],
-                sipp_timeout=60,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center("dialer_agentless.xml", tmp_path, echo=True) as (carrier, center),
         ):
             gateway = center.voice.gateway
             campaign, text = uk_campaign("agentless", agents="[]", extra=agentless("message"))
@@ -137,15 +129,7 @@ def test_pressing_1_queues_the_call_and_the_acd_connects_it_to_a_ready_agent(
     async def day() -> dict[str, object]:
         seen: dict[str, object] = {}
         async with (
-            sipp_uas(
-                "dialer_agentless.xml",
-                tmp_path,
-                extra=["-mp", str(free_udp_port(pairs=True))],
-                sipp_timeout=60,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center("dialer_agentless.xml", tmp_path) as (carrier, center),
             agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
         ):
             gateway, rt = center.voice.gateway, center.app.runtime
@@ -237,15 +221,7 @@ def test_the_opt_out_key_during_an_agentless_message_puts_the_number_on_do_not_c
     async def opt_out() -> dict[str, object]:
         seen: dict[str, object] = {}
         async with (
-            sipp_uas(
-                "dialer_opt_out.xml",
-                tmp_path,
-                extra=["-mp", str(free_udp_port(pairs=True))],
-                sipp_timeout=60,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center("dialer_opt_out.xml", tmp_path) as (carrier, center),
         ):
             campaign, text = uk_campaign("agentless", agents="[]", extra=agentless("press_1"))
             store = sql_campaign_store(center.app, campaign, text, (LISTENS,))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from campaign_fakes import KeptResults, sql_campaign_store, uk_campaign
-from media_support import free_udp_port
-from sipp_support import SippResult, require_sipp, sipp_uas
-from voice_support import AGENT, voice_center
+from dialer_lines import callees_and_center
+from sipp_support import SippResult, require_sipp
+from voice_support import AGENT
 
 from callbridge.domain.dialer.amd import Answerer
 from callbridge.domain.dialer.calls import CallResult
@@ -78,16 +78,10 @@ def test_a_machine_gets_the_message_after_its_beep_and_a_person_is_not_taken_for
     async def day() -> dict[str, object]:
         seen: dict[str, object] = {"sent": 0}
         async with (
-            sipp_uas(
-                str(scenario),
-                tmp_path,
-                calls=2,
-                extra=["-mp", str(free_udp_port(pairs=True))],
-                sipp_timeout=90,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center(str(scenario), tmp_path, calls=2, sipp_timeout=90) as (
+                carrier,
+                center,
+            ),
         ):
             rt, gateway = center.app.runtime, center.voice.gateway
             agent_svc.do_login(rt, AgentId(AGENT))  # Ready, but no phone: nobody to connect

@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from campaign_fakes import KeptResults, sql_campaign_store, uk_campaign
-from media_support import free_udp_port, speech_like
-from sipp_support import SippResult, require_sipp, sipp_uas
-from voice_support import AGENT, USERNAME, agent_phone, until, voice_center
+from dialer_lines import callees_and_center
+from media_support import speech_like
+from sipp_support import SippResult, require_sipp
+from voice_support import AGENT, USERNAME, agent_phone, until
 
 from callbridge.adapters.store.campaigns import SqlCampaignStore
 from callbridge.adapters.telephony.media.wav import write_wav
@@ -50,21 +51,13 @@ def test_a_campaign_dials_real_calls_bridges_one_and_abandons_one_with_its_messa
     require_sipp()
     phone_wav = tmp_path / "phone.wav"
     write_wav(phone_wav, 8000, speech_like(60.0, seed=3))
-    echo_port = free_udp_port(pairs=True)
 
     async def campaign_day() -> dict[str, object]:
         seen: dict[str, object] = {"sent": 0, "echoed": 0}
         async with (
-            sipp_uas(
-                "dialer_callees.xml",
-                tmp_path,
-                calls=4,
-                extra=["-rtp_echo", "-mp", str(echo_port)],
-                sipp_timeout=120,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center(
+                "dialer_callees.xml", tmp_path, calls=4, echo=True, sipp_timeout=120
+            ) as (carrier, center),
             agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
         ):
             voice, rt = center.voice, center.app.runtime
@@ -198,15 +191,7 @@ def test_the_opt_out_key_pressed_during_the_message_puts_the_number_on_do_not_ca
     async def opt_out() -> dict[str, object]:
         seen: dict[str, object] = {}
         async with (
-            sipp_uas(
-                "dialer_opt_out.xml",
-                tmp_path,
-                extra=["-mp", str(free_udp_port(pairs=True))],
-                sipp_timeout=60,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center("dialer_opt_out.xml", tmp_path) as (carrier, center),
         ):
             rt = center.app.runtime
             store = campaign_store(center.app, (OPTS_OUT,))

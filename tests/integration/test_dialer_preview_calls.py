@@ -17,9 +17,10 @@ from pathlib import Path
 
 import httpx
 from campaign_fakes import sql_campaign_store, uk_campaign
-from media_support import free_udp_port, speech_like
-from sipp_support import SippResult, require_sipp, sipp_uas
-from voice_support import AGENT, USERNAME, agent_phone, until, voice_center
+from dialer_lines import callees_and_center
+from media_support import speech_like
+from sipp_support import SippResult, require_sipp
+from voice_support import AGENT, USERNAME, agent_phone, until
 
 from callbridge.adapters.store.campaigns import SqlCampaignStore
 from callbridge.adapters.telephony.gateway import VoiceGateway
@@ -47,16 +48,9 @@ def test_a_preview_is_offered_called_and_bridged_skipped_and_dialled_at_its_time
     async def preview_day() -> dict[str, object]:
         seen: dict[str, object] = {"bridged": False}
         async with (
-            sipp_uas(
-                "dialer_callees.xml",
-                tmp_path,
-                calls=2,
-                extra=["-rtp_echo", "-mp", str(free_udp_port(pairs=True))],
-                sipp_timeout=90,
-            ) as carrier,
-            voice_center(
-                tmp_path / "center", sip_trunk_host="127.0.0.1", sip_trunk_port=carrier.port
-            ) as center,
+            callees_and_center(
+                "dialer_callees.xml", tmp_path, calls=2, echo=True, sipp_timeout=90
+            ) as (carrier, center),
             agent_phone(tmp_path / "phone", center.sip_port, phone_wav),
         ):
             voice, rt = center.voice, center.app.runtime

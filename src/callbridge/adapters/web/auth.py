@@ -235,6 +235,16 @@ def readable_interaction(
     return ix
 
 
+def check_queue_scope(principal: Principal, queue_id: str | None, what: str) -> None:
+    """Forbidden when a supervisor limited to some queues asks for `what` of another queue."""
+    queues = principal.scope.queues
+    if queues is not None and queue_id and queue_id not in queues:
+        raise Forbidden(
+            f"{principal.name} may read the {what} of queues {', '.join(sorted(queues))} only",
+            queue_id=queue_id,
+        )
+
+
 def in_queue_scope(principal: Principal, ix: Interaction) -> bool:
     """Is the interaction in the principal's queues (all of them, when not limited)? An
     interaction belongs to a queue while it is queued there, as on the event stream."""

@@ -67,16 +67,16 @@ def business_hours_now(
     hours: BusinessHours, book: FlowBook | None, now: float
 ) -> list[BusinessHoursOut]:
     """Every schedule by name, judged at `now` (epoch seconds)."""
-    at = datetime.fromtimestamp(now, UTC)
-    return [
-        BusinessHoursOut(
-            name=name,
-            definition=hours.definitions[name],
-            used_by=[] if book is None else book.uses_hours(name),
-            **ScheduleOut.fields(hours.live[name], at),
-        )
-        for name in sorted(hours.live)
-    ]
+    return [_out(hours, book, name, now) for name in sorted(hours.live)]
+
+
+def _out(hours: BusinessHours, book: FlowBook | None, name: str, now: float) -> BusinessHoursOut:
+    return BusinessHoursOut(
+        name=name,
+        definition=hours.definitions[name],
+        used_by=[] if book is None else book.uses_hours(name),
+        **ScheduleOut.fields(hours.live[name], datetime.fromtimestamp(now, UTC)),
+    )
 
 
 @router.get("/hours", dependencies=[Depends(requires(Permission.QUEUES_READ))])
@@ -93,8 +93,7 @@ async def put_hours(
     field (`weekly.mon-fri`, `closed.2026-02-30`, `timezone`), and nothing changes."""
     now = rt.clock.now()
     hours.save(name, body.model_dump(exclude_none=True), now, _audit(caller, now, name))
-    [out] = [h for h in business_hours_now(hours, book, now) if h.name == name]
-    return out
+    return _out(hours, book, name, now)
 
 
 @router.delete(

@@ -11,6 +11,7 @@ from callbridge.adapters.web.auth import (
     Caller,
     CallerDep,
     check_handle,
+    check_queue_scope,
     in_queue_scope,
     readable_interaction,
     requires,
@@ -92,13 +93,7 @@ async def list_interactions(
 ) -> list[InteractionOut]:
     """Newest first. A supervisor limited to some queues gets those queues' interactions only
     (so fewer than `limit` may come back), and 403 for another queue's `queue_id`."""
-    scope = caller.principal.scope.queues
-    if scope is not None and queue_id and queue_id not in scope:
-        raise Forbidden(
-            f"{caller.principal.name} may read the interactions of queues "
-            f"{', '.join(sorted(scope))} only",
-            queue_id=queue_id,
-        )
+    check_queue_scope(caller.principal, queue_id, "interactions")
     if address is not None:
         # through the blind indexes; the other filters apply to what the address finds
         found = [

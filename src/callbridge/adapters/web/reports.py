@@ -10,12 +10,12 @@ import anyio
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from callbridge.adapters.web.auth import CallerDep, requires
+from callbridge.adapters.web.auth import CallerDep, check_queue_scope, requires
 from callbridge.adapters.web.deps import RuntimeDep
 from callbridge.domain.errors import InvalidInput
 from callbridge.domain.ids import QueueId
 from callbridge.domain.reporting.kpis import Kpis
-from callbridge.domain.security.permissions import Forbidden, Permission
+from callbridge.domain.security.permissions import Permission
 from callbridge.services import reports as svc
 
 router = APIRouter(tags=["reports"])
@@ -76,13 +76,8 @@ async def kpi_report(
     queue's rows. A supervisor limited to some queues sees only theirs, without the whole
     center's row ("*"); another queue's `queue_id` is a 403.
     """
+    check_queue_scope(caller.principal, queue_id, "reports")
     scope = caller.principal.scope.queues
-    if scope is not None and queue_id is not None and queue_id not in scope:
-        raise Forbidden(
-            f"{caller.principal.name} may read the reports of queues {', '.join(sorted(scope))} "
-            "only",
-            queue_id=queue_id,
-        )
 
     def shown(q: str) -> bool:
         return (queue_id is None or q == queue_id) and (scope is None or q in scope)
